@@ -1,0 +1,262 @@
+/*
+ * core/driver.h — the only header a backend includes.
+ *
+ * A backend ("driver") translates: it turns the core's validated
+ * configuration into its TLS library's settings and moves bytes between the
+ * core's buffers and the library. It decides nothing about what is legal:
+ * the core checks every public call against the connection's state before
+ * a driver op runs, and the core alone invalidates connections.
+ *
+ * Ownership and threading:
+ *  - A driver context (ctx) is created once per polytls_client/server, from
+ *    the complete configuration, and used by many connections, possibly on
+ *    several threads at once: it must be read-only after ctx_init.
+ *  - A driver connection is used by one thread at a time.
+ *  - Every pointer the core passes (config, blobs, chains) is valid only for
+ *    the duration of the op unless said otherwise; a driver copies what it
+ *    keeps.
+ *  - Drivers never print, never abort and never call back into the public
+ *    API. They reach the core only through the services table handed to
+ *    init(), so a driver built as a dlopen module needs no symbol from
+ *    libpolytls.
+ *
+ * Ops return polytls_status unless stated otherwise; an op that fails sets a
+ * readable message with svc->set_error (the library's own words where
+ * useful).
+ */
+#ifndef POLYTLS_CORE_DRIVER_H
+#define POLYTLS_CORE_DRIVER_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "polytls/polytls.h"
+
+/* Bumped on every incompatible change of this header. */
+#define POLYTLS_DRIVER_ABI_VERSION 1u
+
+/* Name of the one symbol a backend module exports:
+   const polytls_driver *polytls_driver_entry_v1(void); */
+#define POLYTLS_DRIVER_ENTRY_SYMBOL "polytls_driver_entry_v1"
+
+/* The core's side of one connection, opaque to drivers. */
+typedef struct polytls_conn polytls_core_conn;
+
+/* A byte string. */
+typedef struct polytls_drv_blob {
+    const uint8_t *data;
+    size_t len;
+} polytls_drv_blob;
+
+/* A certificate chain with the leaf's private key. */
+typedef struct polytls_drv_chain {
+    const polytls_drv_blob *certs; /* DER, leaf first, then issuers in order */
+    size_t n;                      /* >= 1 */
+    polytls_drv_blob key;          /* unencrypted PKCS#8 DER (the core normalises every key) */
+} polytls_drv_chain;
+
+/* ------------------------------------------------------------------------ */
+/* Configuration (validated by the core; applied exactly by the driver)      */
+/* ------------------------------------------------------------------------ */
+
+typedef struct polytls_drv_config {
+    size_t size;     /* sizeof(polytls_drv_config) */
+    bool is_server;
+    /* 0x0303 (TLS 1.2) .. 0x0304 (TLS 1.3); min <= max. The driver pins the
+       range exactly and enables only AEAD suites with (EC)DHE key exchange. */
+    uint16_t min_version;
+    uint16_t max_version;
+    /* Client: the trust anchors for the server's chain (never empty).
+       Server: the anchors for client certificates (empty when
+       client_auth is NONE). */
+    const polytls_drv_blob *trust;
+    size_t n_trust;
+    /* Server only. */
+    polytls_client_auth client_auth;
+    bool send_ca_names;              /* name the trust subjects in CertificateRequest */
+    polytls_drv_blob dh_params;      /* PKCS#3 DER, or {NULL,0}; only with POLYTLS_CAP_CUSTOM_DH */
+} polytls_drv_config;
+
+typedef struct polytls_drv_conn_config {
+    size_t size; /* sizeof(polytls_drv_conn_config) */
+    /* Client: the name sent as SNI (NULL for an IP literal) and the name the
+       server's certificate must match (a DNS name, or an IP literal when
+       verify_is_ip). */
+    const char *sni;
+    const char *verify_name;
+    bool verify_is_ip;
+    /* Client: the chain to present if the server asks and the user already
+       answered (never at conn_init today: always NULL, answered through
+       svc->client_cert_request). Server: the chain chosen for this
+       connection (always set). */
+    const polytls_drv_chain *chain;
+} polytls_drv_conn_config;
+
+/* ------------------------------------------------------------------------ */
+/* What the core offers drivers                                              */
+/* ------------------------------------------------------------------------ */
+
+typedef enum polytls_drv_cert_answer {
+    POLYTLS_DRV_CERT_READY = 0,   /* *chain is the answer (NULL = no certificate) */
+    POLYTLS_DRV_CERT_PENDING = 1  /* the user has not answered yet: pause */
+} polytls_drv_cert_answer;
+
+/* A small stackful coroutine owned by the core (ucontext), for libraries
+   whose synchronous callbacks cannot pause: run the library call inside a
+   coroutine and yield from inside the callback. The core announces the
+   stack switches to ASan and valgrind. */
+typedef struct polytls_coro polytls_coro;
+
+typedef struct polytls_core_services {
+    size_t size; /* sizeof(polytls_core_services) */
+
+    /* Wire input: copies up to cap buffered bytes into buf and consumes
+       them. Returns the count; 0 means "nothing buffered, try again after
+       more input" (never end of stream: the core handles EOF itself). */
+    size_t (*io_recv)(polytls_core_conn *c, uint8_t *buf, size_t cap);
+    /* Wire output: appends bytes for the peer. The core hands them to the
+       user's write_to_wire when the op returns, in order. Returns OK or
+       NO_MEMORY. */
+    polytls_status (*io_send)(polytls_core_conn *c, const uint8_t *data, size_t len);
+
+    /* Application data: reserve room for up to `want` plaintext bytes and
+       get a pointer to write them to (NULL on out-of-memory), then commit
+       how many were written (<= want). */
+    uint8_t *(*app_reserve)(polytls_core_conn *c, size_t want);
+    void (*app_commit)(polytls_core_conn *c, size_t n);
+
+    /* Call once the library's own chain, hostname and basic checks passed,
+       with the chain leaf first and the trust anchor last. Runs the user's
+       verify callback (at most once per negotiation; later calls return the
+       first verdict). Returns true to accept. On false the driver fails the
+       handshake and sends *alert (never 0: the user's send_alert choice or
+       bad_certificate) as closely as its library allows. */
+    bool (*verify)(polytls_core_conn *c, const polytls_drv_blob *chain, size_t n,
+                   polytls_alert *alert);
+
+    /* Client: the server asked for a certificate. names are the DER
+       distinguished names it named (n = 0: none). May be called any number
+       of times for one request; the user's callback runs once. READY with
+       *chain (NULL = send no certificate) or PENDING (pause; the core
+       calls advance again once the user answered). *chain stays valid
+       until conn_fini. */
+    polytls_drv_cert_answer (*client_cert_request)(polytls_core_conn *c, const polytls_drv_blob *names,
+                                                   size_t n, const polytls_drv_chain **chain);
+
+    /* Report an alert received from the peer, warning or fatal, as soon as
+       the library tells of it (the core applies the TLS 1.3 rules). */
+    void (*peer_alert)(polytls_core_conn *c, polytls_alert code, polytls_alert_level level);
+
+    /* The message for the current failure (printf format). Replaces the
+       previous one. */
+    void (*set_error)(polytls_core_conn *c, const char *fmt, ...)
+        __attribute__((format(printf, 2, 3)));
+
+    /* Coroutines (see above). coro_new creates one that will run fn(arg)
+       with its own stack; coro_resume runs it until it yields or fn
+       returns and says which (true: fn returned, the coroutine is done).
+       coro_yield is called from inside fn. coro_free frees a coroutine
+       that is done or has never run; freeing a suspended one abandons its
+       stack (the driver must have nothing of its own live on it). */
+    polytls_status (*coro_new)(polytls_coro **co, void (*fn)(void *arg), void *arg);
+    bool (*coro_resume)(polytls_coro *co);
+    void (*coro_yield)(polytls_coro *co);
+    void (*coro_free)(polytls_coro *co);
+} polytls_core_services;
+
+/* ------------------------------------------------------------------------ */
+/* What a driver offers the core                                             */
+/* ------------------------------------------------------------------------ */
+
+/* What advance() found. */
+typedef enum polytls_drv_rc {
+    /* Everything possible was done with the buffered input; waiting for the
+       peer (or idle). */
+    POLYTLS_DRV_AGAIN = 0,
+    /* Client: waiting for the user's certificate answer
+       (svc->client_cert_request said PENDING). */
+    POLYTLS_DRV_PAUSED = 1,
+    /* The peer's close_notify was read; everything before it was delivered. */
+    POLYTLS_DRV_CLOSED = 2,
+    /* The peer sent a fatal alert (already reported with svc->peer_alert). */
+    POLYTLS_DRV_PEER_ALERT = 3,
+    /* A fatal local failure: bad data from the peer, a failed verification,
+       a refused handshake. The alert, if the library sent one, has gone
+       through io_send. svc->set_error says what happened. */
+    POLYTLS_DRV_FAILED = 4
+} polytls_drv_rc;
+
+/* Negotiated facts, read once when the handshake completes. */
+typedef struct polytls_drv_facts {
+    uint16_t version;              /* 0x0303 / 0x0304 */
+    uint16_t cipher_id;            /* IANA number */
+    char cipher_name[64];          /* IANA name */
+    uint8_t session_id[32];
+    size_t session_id_len;
+    uint8_t alpn[255];
+    size_t alpn_len;
+} polytls_drv_facts;
+
+/* Filled by init() from the library actually loaded. */
+typedef struct polytls_drv_info {
+    char version[96];              /* the library's run-time version text */
+    uint32_t capabilities;         /* polytls_capability bits */
+} polytls_drv_info;
+
+typedef struct polytls_driver {
+    uint32_t abi_version;   /* POLYTLS_DRIVER_ABI_VERSION */
+    uint32_t size;          /* sizeof(polytls_driver) */
+    const char *name;       /* "openssl", "gnutls", "wolfssl" */
+    const char *built_version; /* the library version compiled against */
+
+    /* Once per process, before anything else. Keeps svc (static storage).
+       Fills info. Returns OK or BACKEND_UNAVAILABLE (the message into
+       info->version is then the reason). */
+    polytls_status (*init)(const polytls_core_services *svc, polytls_drv_info *info);
+
+    /* A context from the whole configuration. Returns OK, NO_MEMORY,
+       BAD_ENCODING (e.g. DH parameters), UNSUPPORTED, INTERNAL; err/errlen
+       receive a message on failure. */
+    polytls_status (*ctx_init)(const polytls_drv_config *cfg, void **ctx, char *err, size_t errlen);
+    void (*ctx_fini)(void *ctx);
+
+    /* A connection on ctx. Client: the first advance() writes the
+       ClientHello. Server: created once the core has the whole ClientHello
+       buffered and a chain chosen; the first advance() reads it.
+       Returns OK, NO_MEMORY, KEY_MISMATCH, BAD_ENCODING, INTERNAL (message
+       through svc->set_error). */
+    polytls_status (*conn_init)(void *ctx, polytls_core_conn *core, const polytls_drv_conn_config *cc,
+                                void **conn);
+    /* Frees everything, also in the middle of a handshake or while paused. */
+    void (*conn_fini)(void *conn);
+
+    /* Drive: run the handshake as far as the buffered input allows, then
+       read all available application data into svc->app_reserve/commit.
+       Sets *handshake_done once the handshake has completed (and keeps it
+       set). After FAILED, PEER_ALERT or CLOSED the core calls no more ops on
+       the connection except close_notify (after CLOSED) and conn_fini. */
+    polytls_drv_rc (*advance)(void *conn, bool *handshake_done);
+
+    /* Encrypt and send all len bytes (handshake done). OK, NO_MEMORY, INTERNAL. */
+    polytls_status (*write_app)(void *conn, const uint8_t *data, size_t len);
+
+    /* Send close_notify (handshake done, or after CLOSED). */
+    polytls_status (*close_notify)(void *conn);
+
+    /* The negotiated facts (handshake done). */
+    polytls_status (*get_facts)(void *conn, polytls_drv_facts *facts);
+
+    /* Optional (NULL = UNSUPPORTED everywhere). Sends alert (code, level).
+       in_verify: called from inside svc->verify; do not send now, answer
+       whether this code can be sent as the failure alert of the
+       verification (OK) or not (UNSUPPORTED). Otherwise send it now: OK or
+       UNSUPPORTED (nothing sent, nothing changed). A driver without
+       POLYTLS_CAP_ALERT_ANYTIME may still honour some alerts at some
+       moments; it must refuse all others. */
+    polytls_status (*send_alert)(void *conn, polytls_alert code, polytls_alert_level level,
+                                 bool in_verify);
+} polytls_driver;
+
+#endif /* POLYTLS_CORE_DRIVER_H */
