@@ -1,1 +1,289 @@
-/* placeholder: being written */
+/* Clients (ClientTLS) and servers (ServerTLS): validated configuration,
+   frozen at the first start, when the driver context is built from all of
+   it at once. Connections hold a reference, so freeing a client or server
+   with connections still open is safe. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "certificate.h"
+#include "conn.h"
+#include "dh_params.h"
+#include "hostname.h"
+#include "server_certificates.h"
+#include "status.h"
+#include "trust_store.h"
+
+polytls_status ptls_conn_new(ptls_endpoint *ep, const polytls_conn_callbacks *cb, void *user,
+                             polytls_conn **out);
+polytls_status ptls_conn_start(polytls_conn *c);
+
+void ptls_endpoint_ref(ptls_endpoint *ep)
+{
+    atomic_fetch_add(&ep->refs, 1);
+}
+
+void ptls_endpoint_unref(ptls_endpoint *ep)
+{
+    if (!ep || atomic_fetch_sub(&ep->refs, 1) != 1)
+        return;
+    if (ep->drv_ctx)
+        ep->backend->drv->ctx_fini(ep->drv_ctx);
+    polytls_trust_store_unref(ep->trust);
+    free(ep->hostname);
+    polytls_client_cert_store_unref(ep->store);
+    polytls_server_certificates_unref(ep->certs);
+    if (ep->dh)
+        ptls_wipe(ep->dh, ep->dh_len);
+    free(ep->dh);
+    pthread_mutex_destroy(&ep->lock);
+    free(ep);
+}
+
+static polytls_status resolve_backend(const polytls_backend *backend, const polytls_backend **out)
+{
+    if (backend) {
+        *out = backend;
+        return POLYTLS_OK;
+    }
+    polytls_backend *b = NULL;
+    polytls_status s = polytls_backend_get(NULL, &b);
+    if (s == POLYTLS_OK)
+        *out = b;
+    return s;
+}
+
+static ptls_endpoint *endpoint_alloc(size_t size, const polytls_backend *b, bool is_server)
+{
+    ptls_endpoint *ep = calloc(1, size);
+    if (!ep)
+        return NULL;
+    atomic_init(&ep->refs, 1);
+    ep->backend = b;
+    ep->is_server = is_server;
+    ep->min_version = 0x0303;
+    ep->max_version = 0x0304;
+    pthread_mutex_init(&ep->lock, NULL);
+    return ep;
+}
+
+polytls_status ptls_endpoint_ensure_ctx(ptls_endpoint *ep, char *err, size_t errlen)
+{
+    polytls_status s = POLYTLS_OK;
+    pthread_mutex_lock(&ep->lock);
+    if (!ep->started) {
+        polytls_certificate *const *anchors = NULL;
+        size_t n = ep->trust ? ptls_trust_store_certs(ep->trust, &anchors) : 0;
+        polytls_drv_blob *blobs = calloc(n ? n : 1, sizeof *blobs);
+        if (!blobs) {
+            s = POLYTLS_ERR_NO_MEMORY;
+            snprintf(err, errlen, "out of memory");
+        } else {
+            for (size_t i = 0; i < n; i++)
+                polytls_certificate_der(anchors[i], &blobs[i].data, &blobs[i].len);
+            polytls_drv_config cfg = {
+                .size = sizeof cfg,
+                .is_server = ep->is_server,
+                .min_version = ep->min_version,
+                .max_version = ep->max_version,
+                .trust = blobs,
+                .n_trust = n,
+                .client_auth = ep->client_auth,
+                .send_ca_names = ep->send_ca_names,
+                .dh_params = {ep->dh, ep->dh_len},
+            };
+            err[0] = '\0';
+            s = ep->backend->drv->ctx_init(&cfg, &ep->drv_ctx, err, errlen);
+            free(blobs);
+            if (s == POLYTLS_OK)
+                ep->started = true;
+            else
+                ep->drv_ctx = NULL;
+        }
+    }
+    pthread_mutex_unlock(&ep->lock);
+    return s;
+}
+
+static polytls_status start(ptls_endpoint *ep, const polytls_conn_callbacks *cb, void *user,
+                            polytls_conn **out)
+{
+    if (!out)
+        return ptls_fail(POLYTLS_ERR_INVALID_ARGUMENT, "start: out is NULL");
+    char err[256];
+    polytls_status s = ptls_endpoint_ensure_ctx(ep, err, sizeof err);
+    if (s != POLYTLS_OK)
+        return ptls_fail(s, "backend %s refused the configuration: %s", ep->backend->drv->name, err);
+    polytls_conn *c = NULL;
+    s = ptls_conn_new(ep, cb, user, &c);
+    if (s != POLYTLS_OK)
+        return s;
+    s = ptls_conn_start(c);
+    if (s != POLYTLS_OK) {
+        polytls_conn_free(c);
+        return s;
+    }
+    *out = c;
+    return POLYTLS_OK;
+}
+
+/* ---------------------------------------------------------------- client -- */
+
+polytls_status polytls_client_new(const polytls_backend *backend, const char *server_hostname,
+                                  polytls_trust_store *trust_root, polytls_client_cert_store *client_store,
+                                  polytls_client **out)
+{
+    if (!server_hostname || !out)
+        return ptls_fail(POLYTLS_ERR_INVALID_ARGUMENT, "client_new: server_hostname and out are required");
+    char *host = NULL;
+    bool is_ip = false;
+    polytls_status s = ptls_hostname_normalise(server_hostname, &host, &is_ip);
+    if (s != POLYTLS_OK)
+        return s;
+    const polytls_backend *b = NULL;
+    s = resolve_backend(backend, &b);
+    if (s != POLYTLS_OK) {
+        free(host);
+        return s;
+    }
+    polytls_trust_store *trust = NULL;
+    if (trust_root) {
+        trust = polytls_trust_store_ref(trust_root);
+    } else {
+        s = polytls_trust_store_system(&trust);
+        if (s != POLYTLS_OK) {
+            free(host);
+            return s;
+        }
+    }
+    ptls_endpoint *ep = endpoint_alloc(sizeof(polytls_client), b, false);
+    if (!ep) {
+        free(host);
+        polytls_trust_store_unref(trust);
+        return ptls_fail(POLYTLS_ERR_NO_MEMORY, "out of memory");
+    }
+    ep->hostname = host;
+    ep->host_is_ip = is_ip;
+    ep->trust = trust;
+    ep->store = client_store ? ptls_client_cert_store_ref(client_store) : NULL;
+    *out = (polytls_client *)ep;
+    return POLYTLS_OK;
+}
+
+void polytls_client_free(polytls_client *c)
+{
+    if (c)
+        ptls_endpoint_unref(&c->ep);
+}
+
+static polytls_status set_versions(ptls_endpoint *ep, uint16_t min, uint16_t max)
+{
+    if (min < 0x0303 || max > 0x0304 || min > max)
+        return ptls_fail(POLYTLS_ERR_INVALID_ARGUMENT,
+                         "versions 0x%04x..0x%04x: only TLS 1.2 (0x0303) and TLS 1.3 (0x0304) are allowed",
+                         min, max);
+    pthread_mutex_lock(&ep->lock);
+    bool started = ep->started;
+    if (!started) {
+        ep->min_version = min;
+        ep->max_version = max;
+    }
+    pthread_mutex_unlock(&ep->lock);
+    return started ? ptls_fail(POLYTLS_ERR_WRONG_STATE, "options must be set before the first start")
+                   : POLYTLS_OK;
+}
+
+polytls_status polytls_client_set_versions(polytls_client *c, uint16_t min, uint16_t max)
+{
+    if (!c)
+        return ptls_fail(POLYTLS_ERR_INVALID_ARGUMENT, "client is NULL");
+    return set_versions(&c->ep, min, max);
+}
+
+polytls_status polytls_client_start(polytls_client *client, const polytls_conn_callbacks *callbacks,
+                                    void *user, polytls_conn **out)
+{
+    if (!client)
+        return ptls_fail(POLYTLS_ERR_INVALID_ARGUMENT, "client is NULL");
+    return start(&client->ep, callbacks, user, out);
+}
+
+/* ---------------------------------------------------------------- server -- */
+
+polytls_status polytls_server_new(const polytls_backend *backend, polytls_server_certificates *certificates,
+                                  const uint8_t *dh_der, size_t dh_len, polytls_server **out)
+{
+    if (!certificates || !out || (!dh_der && dh_len) || (dh_der && !dh_len))
+        return ptls_fail(POLYTLS_ERR_INVALID_ARGUMENT, "server_new: certificates and out are required");
+    const polytls_backend *b = NULL;
+    polytls_status s = resolve_backend(backend, &b);
+    if (s != POLYTLS_OK)
+        return s;
+    if (dh_der) {
+        if (!ptls_backend_has(b, POLYTLS_CAP_CUSTOM_DH))
+            return ptls_fail(POLYTLS_ERR_UNSUPPORTED,
+                             "backend %s cannot use custom DH parameters (no POLYTLS_CAP_CUSTOM_DH)",
+                             b->drv->name);
+        s = ptls_dh_params_check(dh_der, dh_len);
+        if (s != POLYTLS_OK)
+            return s;
+    }
+    ptls_endpoint *ep = endpoint_alloc(sizeof(polytls_server), b, true);
+    if (!ep)
+        return ptls_fail(POLYTLS_ERR_NO_MEMORY, "out of memory");
+    if (dh_der) {
+        ep->dh = malloc(dh_len);
+        if (!ep->dh) {
+            ptls_endpoint_unref(ep);
+            return ptls_fail(POLYTLS_ERR_NO_MEMORY, "out of memory");
+        }
+        memcpy(ep->dh, dh_der, dh_len);
+        ep->dh_len = dh_len;
+    }
+    ep->certs = polytls_server_certificates_ref(certificates);
+    *out = (polytls_server *)ep;
+    return POLYTLS_OK;
+}
+
+void polytls_server_free(polytls_server *s)
+{
+    if (s)
+        ptls_endpoint_unref(&s->ep);
+}
+
+polytls_status polytls_server_set_versions(polytls_server *s, uint16_t min, uint16_t max)
+{
+    if (!s)
+        return ptls_fail(POLYTLS_ERR_INVALID_ARGUMENT, "server is NULL");
+    return set_versions(&s->ep, min, max);
+}
+
+polytls_status polytls_server_set_client_auth(polytls_server *s, polytls_client_auth mode,
+                                              polytls_trust_store *trust, bool send_ca_names)
+{
+    if (!s || (mode != POLYTLS_CLIENT_AUTH_NONE && mode != POLYTLS_CLIENT_AUTH_OPTIONAL &&
+               mode != POLYTLS_CLIENT_AUTH_REQUIRED) ||
+        (mode != POLYTLS_CLIENT_AUTH_NONE && !trust))
+        return ptls_fail(POLYTLS_ERR_INVALID_ARGUMENT,
+                         "set_client_auth: a valid mode, and a trust store unless the mode is NONE");
+    ptls_endpoint *ep = &s->ep;
+    pthread_mutex_lock(&ep->lock);
+    bool started = ep->started;
+    if (!started) {
+        polytls_trust_store_unref(ep->trust);
+        ep->trust = mode == POLYTLS_CLIENT_AUTH_NONE ? NULL : polytls_trust_store_ref(trust);
+        ep->client_auth = mode;
+        ep->send_ca_names = send_ca_names;
+    }
+    pthread_mutex_unlock(&ep->lock);
+    return started ? ptls_fail(POLYTLS_ERR_WRONG_STATE, "options must be set before the first start")
+                   : POLYTLS_OK;
+}
+
+polytls_status polytls_server_start(polytls_server *server, const polytls_conn_callbacks *callbacks,
+                                    void *user, polytls_conn **out)
+{
+    if (!server)
+        return ptls_fail(POLYTLS_ERR_INVALID_ARGUMENT, "server is NULL");
+    return start(&server->ep, callbacks, user, out);
+}

@@ -1,1 +1,166 @@
-/* placeholder: being written */
+/* The services table handed to drivers: the only way a driver reaches the
+   core. Each service enforces its own once-only rule (verify once per
+   negotiation, the user's certificate callback once per request), so a
+   driver whose library calls back several times stays correct. */
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "alert.h"
+#include "certificate.h"
+#include "conn.h"
+#include "coro.h"
+#include "server_certificates.h"
+#include "status.h"
+
+static size_t svc_io_recv(polytls_core_conn *c, uint8_t *buf, size_t cap)
+{
+    size_t n = c->wire_in.len < cap ? c->wire_in.len : cap;
+    if (n) {
+        memcpy(buf, c->wire_in.data, n);
+        ptls_buf_consume(&c->wire_in, n);
+    }
+    return n;
+}
+
+static polytls_status svc_io_send(polytls_core_conn *c, const uint8_t *data, size_t len)
+{
+    if (c->wire_closed)
+        return POLYTLS_OK;   /* the transport is closed: drop, as a socket would */
+    return ptls_buf_append(&c->wire_out, data, len);
+}
+
+static uint8_t *svc_app_reserve(polytls_core_conn *c, size_t want)
+{
+    if (ptls_buf_reserve(&c->app, want) != POLYTLS_OK)
+        return NULL;
+    return c->app.data + c->app.len;
+}
+
+static void svc_app_commit(polytls_core_conn *c, size_t n)
+{
+    if (n <= c->app.cap - c->app.len)
+        c->app.len += n;
+}
+
+static bool svc_verify(polytls_core_conn *c, const polytls_drv_blob *chain, size_t n, polytls_alert *alert)
+{
+    if (c->verify_done) {
+        *alert = c->verify_alert;
+        return c->verify_ok;
+    }
+    c->verify_done = true;
+    c->verify_ok = false;
+    c->verify_alert = POLYTLS_ALERT_BAD_CERTIFICATE;
+    *alert = c->verify_alert;
+
+    polytls_certificate **certs = calloc(n ? n : 1, sizeof *certs);
+    if (!certs) {
+        ptls_conn_set_error(c, "out of memory during verification");
+        return false;
+    }
+    for (size_t i = 0; i < n; i++) {
+        polytls_status s = polytls_certificate_new(chain[i].data, chain[i].len, NULL, 0, &certs[i]);
+        if (s != POLYTLS_OK) {
+            ptls_conn_set_error(c, "certificate %zu of the peer's chain does not parse: %s", i,
+                                polytls_last_error_message());
+            polytls_certificates_free(certs, i);
+            return false;
+        }
+    }
+    c->peer_chain = certs;
+    c->n_peer_chain = n;
+
+    int verdict = 0;
+    if (c->cb.verify && c->cb.size >= offsetof(polytls_conn_callbacks, verify) + sizeof c->cb.verify) {
+        c->in_verify = true;
+        PTLS_CALLBACK(c, verdict = c->cb.verify(c->user, c, certs, n));
+        c->in_verify = false;
+    }
+    if (verdict != 0 || c->verify_alert_chosen || c->invalidated) {
+        c->verify_rejected_by_user = true;
+        if (c->verify_alert_chosen)
+            c->verify_alert = *alert = c->verify_alert;
+        *alert = c->verify_alert;
+        ptls_conn_set_error(c, "the verify callback rejected the peer's certificate (alert %s)",
+                            polytls_alert_name(c->verify_alert));
+        return false;
+    }
+    c->verify_ok = true;
+    return true;
+}
+
+static polytls_drv_cert_answer svc_client_cert_request(polytls_core_conn *c, const polytls_drv_blob *names,
+                                                       size_t n, const polytls_drv_chain **chain)
+{
+    if (!c->client_cert_requested) {
+        c->client_cert_requested = true;
+        if (!c->ep->store) {
+            c->answer_ready = true;   /* no store: no certificate */
+        } else {
+            c->reply = ptls_reply_new(c, true, names, n);
+            if (!c->reply) {
+                c->answer_ready = true;
+                ptls_conn_set_error(c, "out of memory asking for a client certificate");
+            } else {
+                const uint8_t **roots = NULL;
+                size_t *lens = NULL;
+                if (n) {
+                    roots = calloc(n, sizeof *roots);
+                    lens = calloc(n, sizeof *lens);
+                }
+                if (n && (!roots || !lens)) {
+                    c->answer_ready = true;
+                } else {
+                    for (size_t i = 0; i < n; i++) {
+                        roots[i] = names[i].data;
+                        lens[i] = names[i].len;
+                    }
+                    PTLS_CALLBACK(c, ptls_client_cert_store_request(c->ep->store, roots, lens, n, c->reply));
+                }
+                free(roots);
+                free(lens);
+            }
+        }
+    }
+    if (!c->answer_ready)
+        return POLYTLS_DRV_CERT_PENDING;
+    *chain = c->answer.n ? &c->answer.drv : NULL;
+    return POLYTLS_DRV_CERT_READY;
+}
+
+/* Recorded as received; the core judges it (ptls_conn_judge_alert) once the
+   driver op returns, when the negotiated version is known. */
+static void svc_peer_alert(polytls_core_conn *c, polytls_alert code, polytls_alert_level level)
+{
+    if (code == POLYTLS_ALERT_CLOSE_NOTIFY)
+        return;
+    c->has_peer_alert = true;
+    c->peer_alert_judged = false;
+    c->peer_alert_code = code;
+    c->peer_alert_level = level;
+}
+
+static void svc_set_error(polytls_core_conn *c, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    ptls_conn_set_error_v(c, fmt, ap);
+    va_end(ap);
+}
+
+const polytls_core_services ptls_services = {
+    .size = sizeof(polytls_core_services),
+    .io_recv = svc_io_recv,
+    .io_send = svc_io_send,
+    .app_reserve = svc_app_reserve,
+    .app_commit = svc_app_commit,
+    .verify = svc_verify,
+    .client_cert_request = svc_client_cert_request,
+    .peer_alert = svc_peer_alert,
+    .set_error = svc_set_error,
+    .coro_new = ptls_coro_new,
+    .coro_resume = ptls_coro_resume,
+    .coro_yield = ptls_coro_yield,
+    .coro_free = ptls_coro_free,
+};

@@ -1,0 +1,171 @@
+/*
+ * The core's connection, client/server and chain-reply objects, shared by
+ * conn.c (the gate and state machine), services.c (what drivers may call),
+ * reply.c (asynchronous certificate answers) and endpoint.c (clients and
+ * servers). Nothing here is visible to drivers or users.
+ */
+#ifndef POLYTLS_CORE_CONN_H
+#define POLYTLS_CORE_CONN_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+
+#include "backend.h"
+#include "buffer.h"
+#include "driver.h"
+
+/* Clients and servers share one shape: the validated configuration and the
+   driver context built from it at the first start. */
+typedef struct ptls_endpoint {
+    atomic_uint refs;              /* the user's handle + one per live connection */
+    const polytls_backend *backend;
+    bool is_server;
+    pthread_mutex_t lock;          /* guards the lazy ctx creation only */
+    bool started;                  /* configuration frozen; ctx exists */
+    void *drv_ctx;
+
+    uint16_t min_version, max_version;
+    polytls_trust_store *trust;    /* client: anchors; server: client-auth anchors or NULL */
+
+    /* client */
+    char *hostname;                /* normalised */
+    bool host_is_ip;
+    polytls_client_cert_store *store;
+
+    /* server */
+    polytls_server_certificates *certs;
+    uint8_t *dh;
+    size_t dh_len;
+    polytls_client_auth client_auth;
+    bool send_ca_names;
+} ptls_endpoint;
+
+struct polytls_client {
+    ptls_endpoint ep;
+};
+
+struct polytls_server {
+    ptls_endpoint ep;
+};
+
+polytls_status ptls_endpoint_ensure_ctx(ptls_endpoint *ep, char *err, size_t errlen);
+void ptls_endpoint_ref(ptls_endpoint *ep);
+void ptls_endpoint_unref(ptls_endpoint *ep);
+
+typedef enum ptls_conn_state {
+    PTLS_ST_WAIT_CLIENT_HELLO,   /* server: buffering until the whole ClientHello arrived */
+    PTLS_ST_WAIT_SERVER_CHAIN,   /* server: the user chooses a chain */
+    PTLS_ST_HANDSHAKING,
+    PTLS_ST_WAIT_CLIENT_CHAIN,   /* client: paused for the user's certificate answer */
+    PTLS_ST_ESTABLISHED,
+    PTLS_ST_CLOSED               /* the peer's close_notify was read */
+} ptls_conn_state;
+
+/* A chain answer, kept in both forms: core certificates (referenced) and the
+   driver's view of them. */
+typedef struct ptls_chain_answer {
+    polytls_certificate **certs;   /* leaf first */
+    size_t n;                      /* 0 = "no certificate" */
+    polytls_drv_blob *blobs;
+    polytls_drv_chain drv;
+} ptls_chain_answer;
+
+void ptls_chain_answer_clear(ptls_chain_answer *a);
+
+struct polytls_chain_reply {
+    polytls_conn *conn;            /* NULL once the connection is gone */
+    bool finished;                 /* a send succeeded or cancel was called */
+    bool for_client;               /* answers a CertificateRequest (else: server chain) */
+    /* client: the DER names the server asked for (n_names = 0: none) */
+    uint8_t **names;
+    size_t *name_lens;
+    size_t n_names;
+};
+
+struct polytls_conn {
+    ptls_endpoint *ep;
+    const polytls_driver *drv;
+    void *dconn;                   /* the driver's connection, once created */
+
+    polytls_conn_callbacks cb;
+    void *user;
+
+    ptls_conn_state state;
+    bool is_server;
+    bool handshake_done;
+    bool invalidated;
+    bool peer_closed;
+    bool app_finished;             /* the user called application_finished */
+    bool close_sent;               /* our close_notify went out */
+    bool wire_closed;              /* wire_close was called */
+    bool free_pending;             /* freed from inside a callback: free on the way out */
+    unsigned busy;                 /* nesting of public calls working on this conn */
+    unsigned in_callback;          /* nesting of user callbacks running now */
+    bool in_verify;
+
+    ptls_buf wire_in;              /* bytes from the peer not yet consumed */
+    ptls_buf wire_out, wire_spare; /* bytes for the peer; swapped while flushing */
+    ptls_buf app;                  /* plaintext for the user; the first app_returned bytes were
+                                      returned by the last data_from_wire */
+    size_t app_returned;
+    ptls_buf early_app;            /* application data written before the handshake ended */
+
+    char error[512];
+
+    bool has_peer_alert;
+    polytls_alert peer_alert_code;
+    polytls_alert_level peer_alert_level;
+    bool peer_alert_is_error;      /* by the TLS rules the core applies */
+    bool peer_alert_judged;        /* the rule was applied to the last alert */
+
+    bool have_facts;
+    polytls_drv_facts facts;
+    char *server_name;             /* server: SNI received; client: SNI sent */
+
+    polytls_certificate **peer_chain;
+    size_t n_peer_chain;
+
+    /* verification */
+    bool verify_done;
+    bool verify_ok;
+    bool verify_rejected_by_user;
+    bool verify_alert_chosen;
+    polytls_alert verify_alert;
+
+    /* certificate selection */
+    polytls_chain_reply *reply;    /* the one reply handed out on this connection */
+    bool answer_ready;
+    ptls_chain_answer answer;
+    bool client_cert_requested;
+};
+
+/* conn.c */
+/* Runs the state machine as far as it goes: pre-parse, driver, flush. Used
+   by the public calls and by a chain reply arriving later. */
+polytls_status ptls_conn_pump(polytls_conn *c);
+/* Fails the connection: message, invalidation, flush, wire_close. Returns s. */
+polytls_status ptls_conn_fail(polytls_conn *c, polytls_status s, bool immediate, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+void ptls_conn_set_error(polytls_conn *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void ptls_conn_set_error_v(polytls_conn *c, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
+/* Enter/leave a public call: leave frees the connection if a callback asked for it. */
+void ptls_conn_enter(polytls_conn *c);
+bool ptls_conn_leave(polytls_conn *c);   /* true when the connection was freed */
+/* Wrap a user callback: counts nesting so re-entrant calls are refused. */
+#define PTLS_CALLBACK(c, call)  \
+    do {                        \
+        (c)->in_callback++;     \
+        call;                   \
+        (c)->in_callback--;     \
+    } while (0)
+
+/* services.c */
+extern const polytls_core_services ptls_services;
+
+/* reply.c */
+polytls_chain_reply *ptls_reply_new(polytls_conn *c, bool for_client, const polytls_drv_blob *names,
+                                    size_t n_names);
+/* The connection is going away: detach (and free if already finished). */
+void ptls_reply_detach(polytls_chain_reply *r);
+
+#endif
