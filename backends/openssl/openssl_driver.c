@@ -1,1 +1,985 @@
-/* placeholder: being written */
+/*
+ * backends/openssl/openssl_driver.c — the OpenSSL 3 translation.
+ *
+ * Turns the core's validated configuration into SSL_CTX / SSL settings and
+ * moves bytes between the core's buffers and libssl through a custom BIO.
+ * Every policy decision (what is legal when, invalidation, alert levels)
+ * belongs to the core; this file only translates (see core/driver.h).
+ *
+ * OpenSSL facts relied on (backend-notes.md, column 1, re-checked here):
+ *  - SSL_CTX_set_cert_verify_callback replaces X509_verify_cert; the alert
+ *    sent on failure is chosen from the X509 error by ssl_x509err2alert
+ *    (ssl/statem/statem_lib.c), which is how a chosen alert reaches the peer.
+ *  - The client's cert_cb returning -1 pauses the handshake
+ *    (SSL_ERROR_WANT_X509_LOOKUP) and is re-invoked on the next drive.
+ *  - The info callback sees every received alert with its level.
+ */
+#include "driver.h"
+
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/bio.h>
+#include <openssl/crypto.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/opensslv.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+#include <openssl/x509_vfy.h>
+#include <openssl/x509v3.h>
+
+/* The core's services (static storage, set once by init). */
+static const polytls_core_services *svc;
+/* Our transport BIO type: created once, freed at process exit. */
+static BIO_METHOD *core_bio_method;
+
+/* Everything we pin (ARCHITECTURE decision 6), written out by name so that
+   no alias can pull in a PSK, DSS or CBC suite. */
+static const char tls13_suites[] =
+    "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256";
+static const char tls12_suites_ecdhe[] =
+    "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:"
+    "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"
+    "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305";
+/* Appended only for a server that was given DH parameters. */
+static const char tls12_suites_dhe[] =
+    ":DHE-RSA-AES128-GCM-SHA256:DHE-RSA-AES256-GCM-SHA384:DHE-RSA-CHACHA20-POLY1305";
+static const char groups[] = "X25519:P-256:P-384:P-521";
+
+/* POLYTLS_CAP_ALERT_IN_VERIFY covers 40, 42..46, 48, 51 and 80: OpenSSL
+   3.0's ssl_x509err2alert table reaches each of them (proven on the wire);
+   it has no entry for access_denied (49), which is therefore UNSUPPORTED
+   from the verify callback, as for every code outside that set. */
+
+/* Security level 2 (112-bit): RSA/DH >= 2048 bits. Set explicitly so that
+   the system openssl.cnf cannot lower or raise it behind our back. */
+#define OSSL_SECURITY_LEVEL 2
+#define DH_MIN_BITS 2048
+
+typedef struct ossl_ctx {
+    SSL_CTX *ssl_ctx;
+    bool is_server;
+} ossl_ctx;
+
+typedef struct ossl_conn {
+    SSL *ssl;
+    polytls_core_conn *core;
+    bool is_server;
+    bool handshake_done;
+    bool close_sent;
+    /* The info callback saw a fatal alert from the peer (tells PEER_ALERT
+       from a local failure after the library call fails). */
+    bool fatal_alert_read;
+    /* io_send could not buffer (out of memory): reported as such. */
+    bool io_failed;
+    /* The verify service rejected the peer's chain. */
+    bool rejected_by_verify;
+    polytls_alert reject_alert;
+    /* A callback already explained the failure with set_error. */
+    bool error_explained;
+    /* The CA names of the server's CertificateRequest, as DER, converted
+       once: the cert_cb runs again on every drive while paused. */
+    bool names_ready;
+    polytls_drv_blob *names;
+    size_t n_names;
+} ossl_conn;
+
+/* ------------------------------------------------------------------------ */
+/* Small helpers                                                             */
+/* ------------------------------------------------------------------------ */
+
+/* Drains the thread's ERR queue into buf as "text; text" (the library's
+   own words for set_error) and reports whether one of the entries was a
+   received alert (reason SSL_AD_REASON_OFFSET + code). */
+static bool drain_errors(char *buf, size_t cap, int *alert_code)
+{
+    bool got_alert = false;
+    size_t used = 0;
+    unsigned long e;
+
+    if (cap)
+        buf[0] = '\0';
+    while ((e = ERR_get_error()) != 0) {
+        int reason = ERR_GET_REASON(e);
+        if (ERR_GET_LIB(e) == ERR_LIB_SSL && reason >= SSL_AD_REASON_OFFSET
+            && reason < SSL_AD_REASON_OFFSET + 256) {
+            got_alert = true;
+            if (alert_code)
+                *alert_code = reason - SSL_AD_REASON_OFFSET;
+        }
+        if (used + 8 < cap) {
+            if (used) {
+                buf[used++] = ';';
+                buf[used++] = ' ';
+                buf[used] = '\0';
+            }
+            ERR_error_string_n(e, buf + used, cap - used);
+            used += strlen(buf + used);
+        }
+    }
+    return got_alert;
+}
+
+static void free_blobs(polytls_drv_blob *blobs, size_t n)
+{
+    if (!blobs)
+        return;
+    for (size_t i = 0; i < n; i++)
+        OPENSSL_free((void *)blobs[i].data);
+    free(blobs);
+}
+
+static X509 *x509_from_blob(const polytls_drv_blob *b)
+{
+    if (!b->data || b->len == 0 || b->len > LONG_MAX)
+        return NULL;
+    const unsigned char *p = b->data;
+    X509 *x = d2i_X509(NULL, &p, (long)b->len);
+    if (x && p != b->data + b->len) { /* trailing bytes: not one certificate */
+        X509_free(x);
+        return NULL;
+    }
+    return x;
+}
+
+/* The parts of a chain as libssl wants them. */
+typedef struct loaded_chain {
+    X509 *leaf;
+    EVP_PKEY *key;
+    STACK_OF(X509) *rest;
+} loaded_chain;
+
+static void loaded_chain_free(loaded_chain *lc)
+{
+    X509_free(lc->leaf);
+    EVP_PKEY_free(lc->key);
+    sk_X509_pop_free(lc->rest, X509_free);
+    memset(lc, 0, sizeof *lc);
+}
+
+/* Parses chain into lc. Returns OK, BAD_ENCODING, KEY_MISMATCH or
+   NO_MEMORY, with a message in err. */
+static polytls_status load_chain(const polytls_drv_chain *chain, loaded_chain *lc, char *err,
+                                 size_t errlen)
+{
+    memset(lc, 0, sizeof *lc);
+    if (!chain->certs || chain->n == 0) {
+        snprintf(err, errlen, "empty certificate chain");
+        return POLYTLS_ERR_BAD_ENCODING;
+    }
+    lc->leaf = x509_from_blob(&chain->certs[0]);
+    if (!lc->leaf) {
+        snprintf(err, errlen, "OpenSSL cannot parse the leaf certificate");
+        goto bad;
+    }
+    lc->rest = sk_X509_new_null();
+    if (!lc->rest)
+        goto nomem;
+    for (size_t i = 1; i < chain->n; i++) {
+        X509 *x = x509_from_blob(&chain->certs[i]);
+        if (!x) {
+            snprintf(err, errlen, "OpenSSL cannot parse chain certificate %zu", i);
+            goto bad;
+        }
+        if (!sk_X509_push(lc->rest, x)) {
+            X509_free(x);
+            goto nomem;
+        }
+    }
+    if (!chain->key.data || chain->key.len == 0 || chain->key.len > LONG_MAX) {
+        snprintf(err, errlen, "the chain has no private key");
+        goto bad;
+    }
+    /* d2i_AutoPrivateKey takes PKCS#8 as well as PKCS#1 (RSA) and SEC1 (EC). */
+    const unsigned char *p = chain->key.data;
+    lc->key = d2i_AutoPrivateKey(NULL, &p, (long)chain->key.len);
+    if (!lc->key) {
+        snprintf(err, errlen, "OpenSSL cannot parse the private key");
+        goto bad;
+    }
+    /* libssl accepts a mismatching key silently; check it ourselves. */
+    if (X509_check_private_key(lc->leaf, lc->key) != 1) {
+        ERR_clear_error();
+        snprintf(err, errlen, "the private key does not match the leaf certificate");
+        loaded_chain_free(lc);
+        return POLYTLS_ERR_KEY_MISMATCH;
+    }
+    return POLYTLS_OK;
+bad:
+    ERR_clear_error();
+    loaded_chain_free(lc);
+    return POLYTLS_ERR_BAD_ENCODING;
+nomem:
+    ERR_clear_error();
+    snprintf(err, errlen, "out of memory loading the certificate chain");
+    loaded_chain_free(lc);
+    return POLYTLS_ERR_NO_MEMORY;
+}
+
+/* Installs lc on ssl (takes nothing: libssl up-refs what it keeps). */
+static bool use_chain(SSL *ssl, const loaded_chain *lc)
+{
+    return SSL_use_cert_and_key(ssl, lc->leaf, lc->key, lc->rest, 1) == 1
+           && SSL_check_private_key(ssl) == 1;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Alert <-> X509 error                                                      */
+/* ------------------------------------------------------------------------ */
+
+/* libssl sends ssl_x509err2alert(X509 error of the store context) when the
+   verification callback fails. This picks, for each alert we can produce,
+   an X509 error that OpenSSL 3.0's table maps to exactly that alert.
+   access_denied (49) and every non-certificate code have no entry: they
+   cannot be the failure alert of a verification. Returns 0 for those. */
+static int x509_error_for_alert(polytls_alert code)
+{
+    switch (code) {
+    case POLYTLS_ALERT_HANDSHAKE_FAILURE: return X509_V_ERR_APPLICATION_VERIFICATION;
+    case POLYTLS_ALERT_BAD_CERTIFICATE: return X509_V_ERR_CERT_REJECTED;
+    case POLYTLS_ALERT_UNSUPPORTED_CERTIFICATE: return X509_V_ERR_INVALID_PURPOSE;
+    case POLYTLS_ALERT_CERTIFICATE_REVOKED: return X509_V_ERR_CERT_REVOKED;
+    case POLYTLS_ALERT_CERTIFICATE_EXPIRED: return X509_V_ERR_CERT_HAS_EXPIRED;
+    /* Any error absent from the table falls through to certificate_unknown. */
+    case POLYTLS_ALERT_CERTIFICATE_UNKNOWN: return X509_V_ERR_SUBJECT_ISSUER_MISMATCH;
+    case POLYTLS_ALERT_UNKNOWN_CA: return X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY;
+    case POLYTLS_ALERT_DECRYPT_ERROR: return X509_V_ERR_CERT_SIGNATURE_FAILURE;
+    case POLYTLS_ALERT_INTERNAL_ERROR: return X509_V_ERR_UNSPECIFIED;
+    default: return 0;
+    }
+}
+
+/* ------------------------------------------------------------------------ */
+/* The transport BIO: libssl's bytes go through the core's buffers          */
+/* ------------------------------------------------------------------------ */
+
+static int core_bio_read(BIO *b, char *buf, size_t len, size_t *readbytes)
+{
+    ossl_conn *c = BIO_get_data(b);
+    BIO_clear_retry_flags(b);
+    *readbytes = 0;
+    if (!c || len == 0)
+        return 0;
+    size_t n = svc->io_recv(c->core, (uint8_t *)buf, len);
+    if (n == 0) {
+        /* Nothing buffered yet: "try again", never end of stream (the core
+           handles EOF itself). */
+        BIO_set_retry_read(b);
+        return 0;
+    }
+    *readbytes = n;
+    return 1;
+}
+
+static int core_bio_write(BIO *b, const char *buf, size_t len, size_t *written)
+{
+    ossl_conn *c = BIO_get_data(b);
+    BIO_clear_retry_flags(b);
+    *written = 0;
+    if (!c)
+        return 0;
+    if (len && svc->io_send(c->core, (const uint8_t *)buf, len) != POLYTLS_OK) {
+        c->io_failed = true; /* a hard error, not a retry */
+        return 0;
+    }
+    *written = len;
+    return 1;
+}
+
+static long core_bio_ctrl(BIO *b, int cmd, long num, void *ptr)
+{
+    (void)b;
+    (void)num;
+    (void)ptr;
+    switch (cmd) {
+    case BIO_CTRL_FLUSH: return 1; /* every write is already with the core */
+    case BIO_CTRL_PENDING:
+    case BIO_CTRL_WPENDING: return 0;
+    default: return 0;
+    }
+}
+
+static int core_bio_create(BIO *b)
+{
+    BIO_set_init(b, 1);
+    return 1;
+}
+
+__attribute__((destructor)) static void free_bio_method(void)
+{
+    /* Only memory: safe even after OpenSSL's own atexit cleanup. */
+    BIO_meth_free(core_bio_method);
+    core_bio_method = NULL;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Library callbacks                                                         */
+/* ------------------------------------------------------------------------ */
+
+static ossl_conn *conn_of(const SSL *ssl)
+{
+    return SSL_get_app_data(ssl);
+}
+
+/* Every received alert, warning or fatal, close_notify excluded. */
+static void info_cb(const SSL *ssl, int where, int ret)
+{
+    /* SSL_CB_READ_ALERT is two bits (ALERT | READ); a sent alert has
+       ALERT | WRITE, so test both bits. */
+    if ((where & SSL_CB_READ_ALERT) != SSL_CB_READ_ALERT)
+        return;
+    ossl_conn *c = conn_of(ssl);
+    if (!c)
+        return;
+    int level = (ret >> 8) & 0xff;
+    int code = ret & 0xff;
+    if (code == POLYTLS_ALERT_CLOSE_NOTIFY)
+        return;
+    if (level == POLYTLS_ALERT_LEVEL_FATAL)
+        c->fatal_alert_read = true;
+    svc->peer_alert(c->core, (polytls_alert)code, (polytls_alert_level)level);
+}
+
+/* Replaces X509_verify_cert: the library's check first (chain, hostname),
+   then the core's verify service with the verified chain. Returns 1 to
+   accept, 0 to fail (never -1: that would mean "retry" to libssl 3.0). */
+static int cert_verify_cb(X509_STORE_CTX *xs, void *arg)
+{
+    (void)arg;
+    SSL *ssl = X509_STORE_CTX_get_ex_data(xs, SSL_get_ex_data_X509_STORE_CTX_idx());
+    ossl_conn *c = ssl ? conn_of(ssl) : NULL;
+    if (!c) {
+        X509_STORE_CTX_set_error(xs, X509_V_ERR_UNSPECIFIED);
+        return 0;
+    }
+    if (X509_verify_cert(xs) != 1) {
+        if (X509_STORE_CTX_get_error(xs) == X509_V_OK)
+            X509_STORE_CTX_set_error(xs, X509_V_ERR_UNSPECIFIED);
+        return 0;
+    }
+
+    /* Verified chain: leaf first, trust anchor last. */
+    STACK_OF(X509) *chain = X509_STORE_CTX_get0_chain(xs);
+    int n = chain ? sk_X509_num(chain) : 0;
+    if (n <= 0) {
+        X509_STORE_CTX_set_error(xs, X509_V_ERR_UNSPECIFIED);
+        return 0;
+    }
+    polytls_drv_blob *blobs = calloc((size_t)n, sizeof *blobs);
+    if (!blobs) {
+        X509_STORE_CTX_set_error(xs, X509_V_ERR_OUT_OF_MEM);
+        return 0;
+    }
+    for (int i = 0; i < n; i++) {
+        unsigned char *der = NULL;
+        int len = i2d_X509(sk_X509_value(chain, i), &der);
+        if (len <= 0) {
+            free_blobs(blobs, (size_t)i);
+            X509_STORE_CTX_set_error(xs, X509_V_ERR_OUT_OF_MEM);
+            return 0;
+        }
+        blobs[i].data = der;
+        blobs[i].len = (size_t)len;
+    }
+
+    polytls_alert alert = POLYTLS_ALERT_BAD_CERTIFICATE;
+    bool ok = svc->verify(c->core, blobs, (size_t)n, &alert);
+    free_blobs(blobs, (size_t)n);
+    if (ok)
+        return 1;
+
+    c->rejected_by_verify = true;
+    c->reject_alert = alert;
+    int e = x509_error_for_alert(alert);
+    /* A code we cannot express becomes bad_certificate, the default. */
+    X509_STORE_CTX_set_error(xs, e ? e : X509_V_ERR_CERT_REJECTED);
+    return 0;
+}
+
+/* DER names of the server's CertificateRequest (TLS 1.2 list or TLS 1.3
+   certificate_authorities); none when it sent none. */
+static bool collect_ca_names(ossl_conn *c)
+{
+    const STACK_OF(X509_NAME) *names = SSL_get0_peer_CA_list(c->ssl);
+    int n = names ? sk_X509_NAME_num(names) : 0;
+    c->names = NULL;
+    c->n_names = 0;
+    if (n <= 0)
+        return true;
+    c->names = calloc((size_t)n, sizeof *c->names);
+    if (!c->names)
+        return false;
+    for (int i = 0; i < n; i++) {
+        unsigned char *der = NULL;
+        int len = i2d_X509_NAME(sk_X509_NAME_value(names, i), &der);
+        if (len <= 0) {
+            free_blobs(c->names, (size_t)i);
+            c->names = NULL;
+            return false;
+        }
+        c->names[i].data = der;
+        c->names[i].len = (size_t)len;
+    }
+    c->n_names = (size_t)n;
+    return true;
+}
+
+/* Client: the server asked for a certificate. -1 pauses (re-invoked on
+   the next drive), 1 continues, 0 fails with internal_error. The server
+   side runs this too on every handshake in OpenSSL: nothing to do there
+   (its chain was installed at conn_init). */
+static int cert_cb(SSL *ssl, void *arg)
+{
+    (void)arg;
+    ossl_conn *c = conn_of(ssl);
+    if (!c || c->is_server)
+        return 1;
+    if (!c->names_ready) {
+        if (!collect_ca_names(c)) {
+            svc->set_error(c->core, "out of memory reading the server's CA names");
+            c->error_explained = true;
+            return 0;
+        }
+        c->names_ready = true;
+    }
+    const polytls_drv_chain *chain = NULL;
+    if (svc->client_cert_request(c->core, c->names, c->n_names, &chain) == POLYTLS_DRV_CERT_PENDING)
+        return -1;
+    if (!chain)
+        return 1; /* send no certificate */
+
+    loaded_chain lc;
+    char err[160];
+    polytls_status st = load_chain(chain, &lc, err, sizeof err);
+    if (st != POLYTLS_OK) {
+        svc->set_error(c->core, "client certificate: %s", err);
+        c->error_explained = true;
+        return 0;
+    }
+    bool ok = use_chain(ssl, &lc);
+    loaded_chain_free(&lc);
+    if (!ok) {
+        char lib[256];
+        drain_errors(lib, sizeof lib, NULL);
+        svc->set_error(c->core, "OpenSSL refused the client certificate: %s", lib);
+        c->error_explained = true;
+        return 0;
+    }
+    return 1;
+}
+
+/* ------------------------------------------------------------------------ */
+/* init                                                                      */
+/* ------------------------------------------------------------------------ */
+
+static polytls_status ossl_init(const polytls_core_services *services, polytls_drv_info *info)
+{
+    memset(info, 0, sizeof *info);
+    if (!services || services->size < sizeof(polytls_core_services)) {
+        snprintf(info->version, sizeof info->version, "core services table too old");
+        return POLYTLS_ERR_BACKEND_UNAVAILABLE;
+    }
+    if (OpenSSL_version_num() < 0x30000000UL) {
+        snprintf(info->version, sizeof info->version, "OpenSSL >= 3.0 needed, found %s",
+                 OpenSSL_version(OPENSSL_VERSION));
+        return POLYTLS_ERR_BACKEND_UNAVAILABLE;
+    }
+    if (!OPENSSL_init_ssl(OPENSSL_INIT_LOAD_SSL_STRINGS | OPENSSL_INIT_LOAD_CRYPTO_STRINGS, NULL)) {
+        ERR_clear_error();
+        snprintf(info->version, sizeof info->version, "OPENSSL_init_ssl failed");
+        return POLYTLS_ERR_BACKEND_UNAVAILABLE;
+    }
+    if (!core_bio_method) {
+        int type = BIO_get_new_index();
+        BIO_METHOD *m = type >= 0 ? BIO_meth_new(type | BIO_TYPE_SOURCE_SINK, "polytls core") : NULL;
+        if (!m || !BIO_meth_set_read_ex(m, core_bio_read) || !BIO_meth_set_write_ex(m, core_bio_write)
+            || !BIO_meth_set_ctrl(m, core_bio_ctrl) || !BIO_meth_set_create(m, core_bio_create)) {
+            BIO_meth_free(m);
+            ERR_clear_error();
+            snprintf(info->version, sizeof info->version, "cannot create the OpenSSL BIO method");
+            return POLYTLS_ERR_BACKEND_UNAVAILABLE;
+        }
+        core_bio_method = m;
+    }
+    svc = services;
+    snprintf(info->version, sizeof info->version, "%s", OpenSSL_version(OPENSSL_VERSION));
+    /* ALERT_ANYTIME is never claimed: libssl has no public call that sends
+       an alert (and we do not link its internals). */
+    info->capabilities = POLYTLS_CAP_ASYNC_SERVER_CERT | POLYTLS_CAP_ASYNC_CLIENT_CERT
+                         | POLYTLS_CAP_CUSTOM_DH | POLYTLS_CAP_TLS13_CA_NAMES
+                         | POLYTLS_CAP_ALERT_IN_VERIFY;
+    return POLYTLS_OK;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Context                                                                   */
+/* ------------------------------------------------------------------------ */
+
+static void ossl_ctx_fini(void *ctx)
+{
+    ossl_ctx *x = ctx;
+    if (!x)
+        return;
+    SSL_CTX_free(x->ssl_ctx);
+    free(x);
+}
+
+/* One message for every ctx_init failure, with the library's words. */
+static polytls_status ctx_fail(ossl_ctx *x, polytls_status st, char *err, size_t errlen,
+                               const char *what)
+{
+    char lib[256];
+    drain_errors(lib, sizeof lib, NULL);
+    if (err && errlen)
+        snprintf(err, errlen, "%s%s%s", what, lib[0] ? ": " : "", lib);
+    ossl_ctx_fini(x);
+    return st;
+}
+
+static X509_STORE *build_trust(const polytls_drv_config *cfg, polytls_status *st, char *msg, size_t cap)
+{
+    X509_STORE *store = X509_STORE_new();
+    if (!store) {
+        *st = POLYTLS_ERR_NO_MEMORY;
+        snprintf(msg, cap, "out of memory");
+        return NULL;
+    }
+    for (size_t i = 0; i < cfg->n_trust; i++) {
+        X509 *x = x509_from_blob(&cfg->trust[i]);
+        if (!x) {
+            *st = POLYTLS_ERR_BAD_ENCODING;
+            snprintf(msg, cap, "OpenSSL cannot parse trust anchor %zu", i);
+            X509_STORE_free(store);
+            return NULL;
+        }
+        int ok = X509_STORE_add_cert(store, x); /* takes its own reference */
+        X509_free(x);
+        if (!ok) {
+            unsigned long e = ERR_peek_last_error();
+            /* the same anchor twice is harmless */
+            if (!(ERR_GET_LIB(e) == ERR_LIB_X509 && ERR_GET_REASON(e) == X509_R_CERT_ALREADY_IN_HASH_TABLE)) {
+                *st = POLYTLS_ERR_INTERNAL;
+                snprintf(msg, cap, "cannot add trust anchor %zu", i);
+                X509_STORE_free(store);
+                return NULL;
+            }
+            ERR_clear_error();
+        }
+    }
+    /* Every configured anchor ends a chain, even one that is not
+       self-signed (an intermediate the user chose to trust), as GnuTLS's
+       trust lists do. */
+    X509_STORE_set_flags(store, X509_V_FLAG_PARTIAL_CHAIN);
+    return store;
+}
+
+static polytls_status set_ca_names(SSL_CTX *ctx, const polytls_drv_config *cfg)
+{
+    STACK_OF(X509_NAME) *names = sk_X509_NAME_new_null();
+    if (!names)
+        return POLYTLS_ERR_NO_MEMORY;
+    for (size_t i = 0; i < cfg->n_trust; i++) {
+        X509 *x = x509_from_blob(&cfg->trust[i]);
+        X509_NAME *nm = x ? X509_NAME_dup(X509_get_subject_name(x)) : NULL;
+        X509_free(x);
+        if (!nm || !sk_X509_NAME_push(names, nm)) {
+            X509_NAME_free(nm);
+            sk_X509_NAME_pop_free(names, X509_NAME_free);
+            return POLYTLS_ERR_NO_MEMORY;
+        }
+    }
+    /* Used for the TLS 1.2 CertificateRequest list and the TLS 1.3
+       certificate_authorities extension alike. */
+    SSL_CTX_set0_CA_list(ctx, names);
+    return POLYTLS_OK;
+}
+
+static polytls_status set_dh(SSL_CTX *ctx, const polytls_drv_blob *dh, char *msg, size_t cap)
+{
+    if (dh->len > LONG_MAX) {
+        snprintf(msg, cap, "DH parameters too long");
+        return POLYTLS_ERR_BAD_ENCODING;
+    }
+    const unsigned char *p = dh->data;
+    EVP_PKEY *pkey = d2i_KeyParams(EVP_PKEY_DH, NULL, &p, (long)dh->len);
+    if (!pkey || p != dh->data + dh->len) {
+        EVP_PKEY_free(pkey);
+        ERR_clear_error();
+        snprintf(msg, cap, "DH parameters do not parse as PKCS#3 DER");
+        return POLYTLS_ERR_BAD_ENCODING;
+    }
+    int bits = EVP_PKEY_get_bits(pkey);
+    if (bits < DH_MIN_BITS) {
+        EVP_PKEY_free(pkey);
+        snprintf(msg, cap, "DH parameters have %d bits; at least %d are required", bits, DH_MIN_BITS);
+        return POLYTLS_ERR_BAD_ENCODING;
+    }
+    if (SSL_CTX_set0_tmp_dh_pkey(ctx, pkey) != 1) { /* takes pkey only on success */
+        EVP_PKEY_free(pkey);
+        snprintf(msg, cap, "OpenSSL refused the DH parameters");
+        return POLYTLS_ERR_BAD_ENCODING;
+    }
+    return POLYTLS_OK;
+}
+
+static polytls_status ossl_ctx_init(const polytls_drv_config *cfg, void **out, char *err, size_t errlen)
+{
+    char msg[160];
+    polytls_status st;
+
+    ERR_clear_error();
+    if (!cfg || !out || cfg->size < sizeof(polytls_drv_config) || cfg->min_version < 0x0303
+        || cfg->max_version > 0x0304 || cfg->min_version > cfg->max_version) {
+        if (err && errlen)
+            snprintf(err, errlen, "invalid driver configuration");
+        return POLYTLS_ERR_INTERNAL;
+    }
+    ossl_ctx *x = calloc(1, sizeof *x);
+    if (!x) {
+        if (err && errlen)
+            snprintf(err, errlen, "out of memory");
+        return POLYTLS_ERR_NO_MEMORY;
+    }
+    x->is_server = cfg->is_server;
+    x->ssl_ctx = SSL_CTX_new(TLS_method());
+    if (!x->ssl_ctx)
+        return ctx_fail(x, POLYTLS_ERR_NO_MEMORY, err, errlen, "SSL_CTX_new failed");
+    SSL_CTX *ctx = x->ssl_ctx;
+
+    /* Options: replace whatever openssl.cnf set with exactly ours. */
+    SSL_CTX_clear_options(ctx, SSL_CTX_get_options(ctx));
+    SSL_CTX_set_options(ctx, SSL_OP_NO_SSLv3 | SSL_OP_NO_TLSv1 | SSL_OP_NO_TLSv1_1
+                                 | SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_TICKET
+                                 | SSL_OP_ENABLE_MIDDLEBOX_COMPAT);
+    if (SSL_CTX_set_min_proto_version(ctx, cfg->min_version) != 1
+        || SSL_CTX_set_max_proto_version(ctx, cfg->max_version) != 1)
+        return ctx_fail(x, POLYTLS_ERR_INTERNAL, err, errlen, "cannot pin the TLS versions");
+
+    char list[sizeof tls12_suites_ecdhe + sizeof tls12_suites_dhe];
+    bool dhe = cfg->is_server && cfg->dh_params.data && cfg->dh_params.len;
+    snprintf(list, sizeof list, "%s%s", tls12_suites_ecdhe, dhe ? tls12_suites_dhe : "");
+    if (SSL_CTX_set_cipher_list(ctx, list) != 1 || SSL_CTX_set_ciphersuites(ctx, tls13_suites) != 1)
+        return ctx_fail(x, POLYTLS_ERR_INTERNAL, err, errlen, "cannot pin the cipher suites");
+    if (SSL_CTX_set1_groups_list(ctx, groups) != 1)
+        return ctx_fail(x, POLYTLS_ERR_INTERNAL, err, errlen, "cannot pin the groups");
+    SSL_CTX_set_security_level(ctx, OSSL_SECURITY_LEVEL);
+
+    /* No resumption yet: no cache, no tickets (TLS 1.2 or 1.3). */
+    SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
+    if (SSL_CTX_set_num_tickets(ctx, 0) != 1)
+        return ctx_fail(x, POLYTLS_ERR_INTERNAL, err, errlen, "cannot disable session tickets");
+    static const unsigned char sid_ctx[] = "polytls";
+    SSL_CTX_set_session_id_context(ctx, sid_ctx, sizeof sid_ctx - 1);
+
+    X509_STORE *store = build_trust(cfg, &st, msg, sizeof msg);
+    if (!store)
+        return ctx_fail(x, st, err, errlen, msg);
+    SSL_CTX_set_cert_store(ctx, store); /* ctx owns it now */
+
+    SSL_CTX_set_info_callback(ctx, info_cb);
+    SSL_CTX_set_cert_verify_callback(ctx, cert_verify_cb, NULL);
+
+    if (cfg->is_server) {
+        int mode = SSL_VERIFY_NONE;
+        if (cfg->client_auth == POLYTLS_CLIENT_AUTH_OPTIONAL)
+            mode = SSL_VERIFY_PEER;
+        else if (cfg->client_auth == POLYTLS_CLIENT_AUTH_REQUIRED)
+            mode = SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT;
+        SSL_CTX_set_verify(ctx, mode, NULL);
+        if (mode != SSL_VERIFY_NONE && cfg->send_ca_names) {
+            st = set_ca_names(ctx, cfg);
+            if (st != POLYTLS_OK)
+                return ctx_fail(x, st, err, errlen, "cannot build the CA name list");
+        }
+        if (dhe) {
+            st = set_dh(ctx, &cfg->dh_params, msg, sizeof msg);
+            if (st != POLYTLS_OK)
+                return ctx_fail(x, st, err, errlen, msg);
+        }
+    } else {
+        SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
+        SSL_CTX_set_cert_cb(ctx, cert_cb, NULL);
+    }
+    ERR_clear_error();
+    *out = x;
+    return POLYTLS_OK;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Connection                                                                */
+/* ------------------------------------------------------------------------ */
+
+static void ossl_conn_fini(void *conn)
+{
+    ossl_conn *c = conn;
+    if (!c)
+        return;
+    SSL_free(c->ssl); /* frees the BIO too */
+    free_blobs(c->names, c->n_names);
+    free(c);
+    ERR_clear_error();
+}
+
+static polytls_status conn_fail(ossl_conn *c, polytls_status st, const char *what)
+{
+    char lib[256];
+    drain_errors(lib, sizeof lib, NULL);
+    svc->set_error(c->core, "%s%s%s", what, lib[0] ? ": " : "", lib);
+    ossl_conn_fini(c);
+    return st;
+}
+
+static polytls_status ossl_conn_init(void *ctx, polytls_core_conn *core, const polytls_drv_conn_config *cc,
+                                     void **out)
+{
+    ossl_ctx *x = ctx;
+    ERR_clear_error();
+    ossl_conn *c = calloc(1, sizeof *c);
+    if (!c) {
+        svc->set_error(core, "out of memory");
+        return POLYTLS_ERR_NO_MEMORY;
+    }
+    c->core = core;
+    c->is_server = x->is_server;
+    c->ssl = SSL_new(x->ssl_ctx);
+    if (!c->ssl)
+        return conn_fail(c, POLYTLS_ERR_NO_MEMORY, "SSL_new failed");
+    SSL_set_app_data(c->ssl, c);
+
+    BIO *bio = BIO_new(core_bio_method);
+    if (!bio)
+        return conn_fail(c, POLYTLS_ERR_NO_MEMORY, "BIO_new failed");
+    BIO_set_data(bio, c);
+    SSL_set_bio(c->ssl, bio, bio); /* one reference, owned by the SSL */
+
+    if (x->is_server) {
+        SSL_set_accept_state(c->ssl);
+        if (!cc || !cc->chain)
+            return conn_fail(c, POLYTLS_ERR_INTERNAL, "server connection without a chain");
+        loaded_chain lc;
+        char err[160];
+        polytls_status st = load_chain(cc->chain, &lc, err, sizeof err);
+        if (st != POLYTLS_OK)
+            return conn_fail(c, st, err);
+        bool ok = use_chain(c->ssl, &lc);
+        loaded_chain_free(&lc);
+        if (!ok) /* the key matches (checked above): e.g. a key too small for the security level */
+            return conn_fail(c, POLYTLS_ERR_INTERNAL, "OpenSSL refused the certificate chain");
+    } else {
+        SSL_set_connect_state(c->ssl);
+        if (cc && cc->sni && SSL_set_tlsext_host_name(c->ssl, cc->sni) != 1)
+            return conn_fail(c, POLYTLS_ERR_INTERNAL, "cannot set SNI");
+        if (cc && cc->verify_name) {
+            if (cc->verify_is_ip) {
+                if (X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(c->ssl), cc->verify_name) != 1)
+                    return conn_fail(c, POLYTLS_ERR_INTERNAL, "cannot set the IP address to verify");
+            } else {
+                if (SSL_set1_host(c->ssl, cc->verify_name) != 1)
+                    return conn_fail(c, POLYTLS_ERR_INTERNAL, "cannot set the host name to verify");
+                SSL_set_hostflags(c->ssl, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+            }
+        }
+        if (cc && cc->chain) {
+            loaded_chain lc;
+            char err[160];
+            polytls_status st = load_chain(cc->chain, &lc, err, sizeof err);
+            if (st != POLYTLS_OK)
+                return conn_fail(c, st, err);
+            bool ok = use_chain(c->ssl, &lc);
+            loaded_chain_free(&lc);
+            if (!ok)
+                return conn_fail(c, POLYTLS_ERR_INTERNAL, "OpenSSL refused the certificate chain");
+        }
+    }
+    ERR_clear_error();
+    *out = c;
+    return POLYTLS_OK;
+}
+
+/* After a failed SSL_* call other than WANT_READ / X509 lookup: tells a
+   received alert from our own failure, and explains it. */
+static polytls_drv_rc failure(ossl_conn *c, const char *what, int ssl_err)
+{
+    char lib[512];
+    int code = -1;
+    bool alert_in_queue = drain_errors(lib, sizeof lib, &code);
+
+    if (c->fatal_alert_read || alert_in_queue) {
+        svc->set_error(c->core, "%s: the peer sent a fatal alert%s%s", what, lib[0] ? ": " : "", lib);
+        return POLYTLS_DRV_PEER_ALERT;
+    }
+    if (c->io_failed) {
+        svc->set_error(c->core, "%s: out of memory buffering output", what);
+        return POLYTLS_DRV_FAILED;
+    }
+    if (c->error_explained)
+        return POLYTLS_DRV_FAILED;
+    if (c->rejected_by_verify) {
+        svc->set_error(c->core, "%s: the certificate was rejected by the verify callback (alert %d)",
+                       what, (int)c->reject_alert);
+        return POLYTLS_DRV_FAILED;
+    }
+    long vr = SSL_get_verify_result(c->ssl);
+    if (vr != X509_V_OK) {
+        svc->set_error(c->core, "%s: certificate verification failed: %s%s%s", what,
+                       X509_verify_cert_error_string(vr), lib[0] ? "; " : "", lib);
+        return POLYTLS_DRV_FAILED;
+    }
+    svc->set_error(c->core, "%s failed (SSL error %d)%s%s", what, ssl_err, lib[0] ? ": " : "", lib);
+    return POLYTLS_DRV_FAILED;
+}
+
+static polytls_drv_rc ossl_advance(void *conn, bool *handshake_done)
+{
+    ossl_conn *c = conn;
+    ERR_clear_error();
+
+    if (!c->handshake_done) {
+        int r = SSL_do_handshake(c->ssl);
+        if (r != 1) {
+            int e = SSL_get_error(c->ssl, r);
+            switch (e) {
+            case SSL_ERROR_WANT_READ: ERR_clear_error(); return POLYTLS_DRV_AGAIN;
+            case SSL_ERROR_WANT_X509_LOOKUP: ERR_clear_error(); return POLYTLS_DRV_PAUSED;
+            case SSL_ERROR_ZERO_RETURN: ERR_clear_error(); return POLYTLS_DRV_CLOSED;
+            default: return failure(c, "TLS handshake", e);
+            }
+        }
+        c->handshake_done = true;
+    }
+    *handshake_done = true;
+
+    /* Read every record that is complete: SSL_read returns one record's
+       plaintext per call. */
+    for (;;) {
+        uint8_t *p = svc->app_reserve(c->core, 16384);
+        if (!p) {
+            svc->set_error(c->core, "out of memory for application data");
+            ERR_clear_error();
+            return POLYTLS_DRV_FAILED;
+        }
+        size_t got = 0;
+        int r = SSL_read_ex(c->ssl, p, 16384, &got);
+        svc->app_commit(c->core, r == 1 ? got : 0);
+        if (r == 1)
+            continue;
+        int e = SSL_get_error(c->ssl, r);
+        switch (e) {
+        case SSL_ERROR_WANT_READ: ERR_clear_error(); return POLYTLS_DRV_AGAIN;
+        case SSL_ERROR_ZERO_RETURN: ERR_clear_error(); return POLYTLS_DRV_CLOSED;
+        default: return failure(c, "TLS read", e);
+        }
+    }
+}
+
+static polytls_status ossl_write_app(void *conn, const uint8_t *data, size_t len)
+{
+    ossl_conn *c = conn;
+    ERR_clear_error();
+    while (len) {
+        size_t written = 0;
+        if (SSL_write_ex(c->ssl, data, len, &written) != 1 || written == 0) {
+            char lib[256];
+            drain_errors(lib, sizeof lib, NULL);
+            if (c->io_failed) {
+                svc->set_error(c->core, "out of memory buffering output");
+                return POLYTLS_ERR_NO_MEMORY;
+            }
+            svc->set_error(c->core, "SSL_write failed%s%s", lib[0] ? ": " : "", lib);
+            return POLYTLS_ERR_INTERNAL;
+        }
+        data += written;
+        len -= written;
+    }
+    return POLYTLS_OK;
+}
+
+static polytls_status ossl_close_notify(void *conn)
+{
+    ossl_conn *c = conn;
+    if (c->close_sent)
+        return POLYTLS_OK;
+    c->close_sent = true;
+    ERR_clear_error();
+    /* 0: sent, the peer's has not arrived; 1: both done. */
+    if (SSL_shutdown(c->ssl) < 0) {
+        char lib[256];
+        drain_errors(lib, sizeof lib, NULL);
+        if (c->io_failed) {
+            svc->set_error(c->core, "out of memory buffering close_notify");
+            return POLYTLS_ERR_NO_MEMORY;
+        }
+        svc->set_error(c->core, "SSL_shutdown failed%s%s", lib[0] ? ": " : "", lib);
+        return POLYTLS_ERR_INTERNAL;
+    }
+    ERR_clear_error();
+    return POLYTLS_OK;
+}
+
+static polytls_status ossl_get_facts(void *conn, polytls_drv_facts *facts)
+{
+    ossl_conn *c = conn;
+    const SSL_CIPHER *cipher = SSL_get_current_cipher(c->ssl);
+    SSL_SESSION *sess = SSL_get_session(c->ssl);
+    if (!cipher || !sess) {
+        svc->set_error(c->core, "no negotiated session");
+        return POLYTLS_ERR_WRONG_STATE;
+    }
+    memset(facts, 0, sizeof *facts);
+    facts->version = (uint16_t)SSL_version(c->ssl);
+    facts->cipher_id = (uint16_t)(SSL_CIPHER_get_protocol_id(cipher) & 0xffff);
+    const char *name = SSL_CIPHER_standard_name(cipher);
+    snprintf(facts->cipher_name, sizeof facts->cipher_name, "%s", name ? name : "");
+    unsigned int idlen = 0;
+    const unsigned char *id = SSL_SESSION_get_id(sess, &idlen);
+    if (idlen > sizeof facts->session_id)
+        idlen = sizeof facts->session_id;
+    if (id && idlen)
+        memcpy(facts->session_id, id, idlen);
+    facts->session_id_len = idlen;
+    const unsigned char *alpn = NULL;
+    unsigned int alpn_len = 0;
+    SSL_get0_alpn_selected(c->ssl, &alpn, &alpn_len);
+    if (alpn && alpn_len <= sizeof facts->alpn) {
+        memcpy(facts->alpn, alpn, alpn_len);
+        facts->alpn_len = alpn_len;
+    }
+    return POLYTLS_OK;
+}
+
+/* OpenSSL has no public call that sends an alert: the only alerts we can
+   choose are the failure alerts of a verification, through the X509 error
+   map. Everything else is UNSUPPORTED, with nothing sent. */
+static polytls_status ossl_send_alert(void *conn, polytls_alert code, polytls_alert_level level,
+                                      bool in_verify)
+{
+    (void)conn;
+    if (!in_verify || level == POLYTLS_ALERT_LEVEL_WARNING)
+        return POLYTLS_ERR_UNSUPPORTED;
+    return x509_error_for_alert(code) != 0 ? POLYTLS_OK : POLYTLS_ERR_UNSUPPORTED;
+}
+
+static const polytls_driver openssl_driver = {
+    .abi_version = POLYTLS_DRIVER_ABI_VERSION,
+    .size = sizeof(polytls_driver),
+    .name = "openssl",
+    .built_version = OPENSSL_VERSION_TEXT,
+    .init = ossl_init,
+    .ctx_init = ossl_ctx_init,
+    .ctx_fini = ossl_ctx_fini,
+    .conn_init = ossl_conn_init,
+    .conn_fini = ossl_conn_fini,
+    .advance = ossl_advance,
+    .write_app = ossl_write_app,
+    .close_notify = ossl_close_notify,
+    .get_facts = ossl_get_facts,
+    .send_alert = ossl_send_alert,
+};
+
+const polytls_driver *ptls_openssl_driver(void)
+{
+    return &openssl_driver;
+}
