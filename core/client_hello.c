@@ -57,9 +57,14 @@ static ptls_ch_result frame(const uint8_t *w, size_t len, size_t *consumed, fail
     size_t hs_seen = 0;            /* handshake bytes seen so far (all records) */
     size_t hs_total = 0;           /* 4 + body length, once the header is known */
     size_t off = 0;
+    size_t records = 0;
 
     for (;;) {
         size_t avail = len - off;
+        /* The core re-parses on every arrival, so the work is records x
+           arrivals: bounding the records bounds it. */
+        if (records == PTLS_CH_MAX_RECORDS)
+            return fail(f, POLYTLS_ALERT_ILLEGAL_PARAMETER, "the ClientHello is split over too many records");
         if (avail == 0)
             return PTLS_CH_INCOMPLETE;
         /* Before and between the fragments of the ClientHello only handshake
@@ -108,6 +113,7 @@ static ptls_ch_result frame(const uint8_t *w, size_t len, size_t *consumed, fail
             return PTLS_CH_INCOMPLETE;
         hs_seen += rlen;
         off = payload + rlen;
+        records++;
         if (hs_total && hs_seen == hs_total) {
             *consumed = off;
             return PTLS_CH_COMPLETE;

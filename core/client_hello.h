@@ -18,6 +18,13 @@
    buffers before any backend runs. A larger one is refused with
    illegal_parameter ("a field ... out of range", RFC 5246 §7.2.2). */
 #define PTLS_CH_MAX_BODY 65536u
+/* The most records a ClientHello may be split over. Real clients use one
+   (a few with very large post-quantum key shares); since the pre-parser
+   runs again on every arrival and walks every record header, a bound here
+   keeps a peer that sends one-byte records from making the server's work
+   quadratic in the ClientHello's size. More is refused with
+   illegal_parameter. */
+#define PTLS_CH_MAX_RECORDS 256u
 
 typedef struct ptls_client_hello {
     char server_name[256];    /* SNI host_name, lower-cased, NUL-terminated; "" when absent */
