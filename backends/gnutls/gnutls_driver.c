@@ -1,1 +1,1254 @@
-/* placeholder: being written */
+/*
+ * backends/gnutls/gnutls_driver.c — the GnuTLS 3.7 driver.
+ *
+ * Translates the core's validated configuration into GnuTLS settings and
+ * moves bytes between the core's buffers and a gnutls_session_t. Every rule
+ * (what is legal when, invalidation, alert levels) lives in the core; this
+ * file only makes GnuTLS behave like the other backends:
+ *
+ *  - Transport: push/pull callbacks over svc->io_send/io_recv; "no input"
+ *    is EAGAIN. A pull_timeout callback is installed because GnuTLS's
+ *    default one select()s on the transport pointer as if it were an fd.
+ *  - Priorities are built explicitly (Debian's NORMAL still enables TLS
+ *    1.0/1.1, CBC and RSA key exchange): exactly the configured versions,
+ *    AEAD suites with (EC)DHE, our four groups and no FFDHE group (which is
+ *    what makes a GnuTLS server use custom DH parameters).
+ *  - GnuTLS never sends an alert by itself after a handshake or record
+ *    error: we send the one OpenSSL sends for the same failure.
+ *  - GnuTLS's certificate callback cannot pause: the client runs each
+ *    gnutls_handshake() call on a core coroutine and yields inside the
+ *    callback while the user has not answered.
+ *  - The server's chain is per connection while the credentials (trust
+ *    anchors, DH parameters) are shared by every connection of a context:
+ *    the chain is handed over through the same retrieve callback.
+ */
+#include "driver.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <gnutls/abstract.h>
+#include <gnutls/gnutls.h>
+#include <gnutls/x509.h>
+
+/* gnutls_ciphersuite_get() (IANA names) appeared in 3.7.4. */
+#define GTLS_MIN_RUNTIME "3.7.4"
+
+/* The core's services, kept from init() (static storage, process-wide). */
+static const polytls_core_services *svc;
+/* Whether svc carries usable coroutine services (async client certs). */
+static bool have_coro;
+
+/* ------------------------------------------------------------------------ */
+/* Context and connection state                                              */
+/* ------------------------------------------------------------------------ */
+
+typedef struct gtls_ctx {
+    bool is_server;
+    polytls_client_auth client_auth;
+    bool send_ca_names;
+    uint16_t min_version, max_version;
+    /* Shared by every session of this context; read-only after ctx_init. */
+    gnutls_certificate_credentials_t cred;
+    gnutls_priority_t prio;
+    gnutls_dh_params_t dh; /* NULL without custom DH */
+} gtls_ctx;
+
+/* A certificate chain converted for GnuTLS (owned by one connection). */
+typedef struct gtls_chain {
+    gnutls_pcert_st *pcerts;
+    unsigned n;
+    gnutls_privkey_t key;
+} gtls_chain;
+
+typedef struct gtls_conn {
+    gtls_ctx *ctx;
+    polytls_core_conn *core;
+    gnutls_session_t s;
+    bool is_server;
+    bool hs_done;
+    /* A fatal alert has already gone to the peer (ours or the library's
+       on our behalf): never send a second one. */
+    bool fatal_sent;
+    /* svc->set_error was already called with a precise message. */
+    bool error_set;
+
+    /* Client verification target. */
+    char *verify_name;
+    bool verify_is_ip;
+    unsigned char ip[16];
+    size_t ip_len;
+
+    /* The chain we present: the server's from conn_init, the client's once
+       the user answered. GnuTLS borrows it until gnutls_deinit. */
+    gtls_chain own;
+    bool cert_answered;
+
+    /* Client handshake step running on a coroutine; non-NULL only while
+       suspended in the certificate callback. */
+    polytls_coro *co;
+    int co_ret;
+    /* conn_fini is unwinding a suspended handshake: the certificate
+       callback fails at once and no byte reaches the core any more. */
+    bool cancelled;
+    /* The CA names of the pending request, in the core's blob form. Kept
+       here, not on the coroutine stack, so a cancelled request frees it. */
+    polytls_drv_blob *names;
+    size_t n_names;
+
+    /* pull_fn found no input during the current library call. GnuTLS also
+       returns GNUTLS_E_AGAIN after handling a TLS 1.3 post-handshake
+       message (NewSessionTicket, KeyUpdate) with input still buffered:
+       only a starved pull means "wait for the peer". */
+    bool starved;
+
+    /* Server: the first bytes the handshake read (the ClientHello), kept
+       until the handshake ends so a version mismatch can be told apart
+       from a cipher mismatch (GnuTLS reports both as "no cipher suites"). */
+    uint8_t *hello;
+    size_t hello_len;
+    /* Server, TLS 1.3: the client's legacy_session_id (see get_facts). */
+    uint8_t sid13[32];
+    size_t sid13_len;
+} gtls_conn;
+
+/* Enough for any real ClientHello (the core caps it the same way). */
+#define GTLS_HELLO_CAP 65536u
+
+/* ------------------------------------------------------------------------ */
+/* Small helpers                                                             */
+/* ------------------------------------------------------------------------ */
+
+static void copy_error(char *err, size_t errlen, const char *what, int rc)
+{
+    if (err && errlen)
+        snprintf(err, errlen, "GnuTLS: %s: %s (%d)", what, gnutls_strerror(rc), rc);
+}
+
+/* Records a precise failure message for this connection. */
+#define CONN_ERROR(c, ...)                                  \
+    do {                                                    \
+        if (!(c)->cancelled) svc->set_error((c)->core, __VA_ARGS__); \
+        (c)->error_set = true;                              \
+    } while (0)
+
+static void chain_free(gtls_chain *ch)
+{
+    if (ch->pcerts) {
+        for (unsigned i = 0; i < ch->n; i++)
+            gnutls_pcert_deinit(&ch->pcerts[i]);
+        free(ch->pcerts);
+    }
+    if (ch->key)
+        gnutls_privkey_deinit(ch->key);
+    memset(ch, 0, sizeof *ch);
+}
+
+/* True when the private key belongs to the certificate's public key. The
+   key IDs (SHA-256 over the SubjectPublicKeyInfo) are compared rather than
+   loading into a scratch credentials structure for each connection. */
+static bool key_matches(gnutls_pcert_st *leaf, gnutls_privkey_t key)
+{
+    gnutls_pubkey_t pub = NULL;
+    unsigned char a[64], b[64];
+    size_t la = sizeof a, lb = sizeof b;
+    bool ok = false;
+
+    if (gnutls_pubkey_init(&pub) < 0)
+        return false;
+    if (gnutls_pubkey_import_privkey(pub, key, 0, 0) >= 0 &&
+        gnutls_pubkey_get_key_id(pub, GNUTLS_KEYID_USE_SHA256, a, &la) >= 0 &&
+        gnutls_pubkey_get_key_id(leaf->pubkey, GNUTLS_KEYID_USE_SHA256, b, &lb) >= 0)
+        ok = la == lb && memcmp(a, b, la) == 0;
+    gnutls_pubkey_deinit(pub);
+    return ok;
+}
+
+/* Converts a core chain into pcerts + privkey. Returns OK, NO_MEMORY,
+   BAD_ENCODING or KEY_MISMATCH (message through svc->set_error). */
+static polytls_status chain_import(gtls_conn *c, const polytls_drv_chain *in, gtls_chain *out)
+{
+    gtls_chain ch = {0};
+    int rc;
+
+    if (!in || in->n == 0 || in->n > 64) {
+        CONN_ERROR(c, "GnuTLS: an empty or oversized certificate chain");
+        return POLYTLS_ERR_INVALID_ARGUMENT;
+    }
+    ch.pcerts = calloc(in->n, sizeof *ch.pcerts);
+    if (!ch.pcerts) {
+        CONN_ERROR(c, "out of memory");
+        return POLYTLS_ERR_NO_MEMORY;
+    }
+    for (size_t i = 0; i < in->n; i++) {
+        gnutls_datum_t d = {(unsigned char *)in->certs[i].data, (unsigned)in->certs[i].len};
+        rc = gnutls_pcert_import_x509_raw(&ch.pcerts[i], &d, GNUTLS_X509_FMT_DER, 0);
+        if (rc < 0) {
+            chain_free(&ch);
+            CONN_ERROR(c, "GnuTLS: certificate %zu of the chain: %s (%d)", i, gnutls_strerror(rc), rc);
+            return rc == GNUTLS_E_MEMORY_ERROR ? POLYTLS_ERR_NO_MEMORY : POLYTLS_ERR_BAD_ENCODING;
+        }
+        ch.n++;
+    }
+    rc = gnutls_privkey_init(&ch.key);
+    if (rc >= 0) {
+        gnutls_datum_t k = {(unsigned char *)in->key.data, (unsigned)in->key.len};
+        rc = gnutls_privkey_import_x509_raw(ch.key, &k, GNUTLS_X509_FMT_DER, NULL, 0);
+    }
+    if (rc < 0) {
+        chain_free(&ch);
+        CONN_ERROR(c, "GnuTLS: private key: %s (%d)", gnutls_strerror(rc), rc);
+        return rc == GNUTLS_E_MEMORY_ERROR ? POLYTLS_ERR_NO_MEMORY : POLYTLS_ERR_BAD_ENCODING;
+    }
+    if (!key_matches(&ch.pcerts[0], ch.key)) {
+        chain_free(&ch);
+        CONN_ERROR(c, "GnuTLS: the private key does not belong to the leaf certificate");
+        return POLYTLS_ERR_KEY_MISMATCH;
+    }
+    *out = ch;
+    return POLYTLS_OK;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Transport                                                                  */
+/* ------------------------------------------------------------------------ */
+
+static ssize_t push_fn(gnutls_transport_ptr_t p, const void *data, size_t len)
+{
+    gtls_conn *c = p;
+    if (c->cancelled)
+        return (ssize_t)len; /* the connection is being freed: drop */
+    if (svc->io_send(c->core, data, len) != POLYTLS_OK) {
+        gnutls_transport_set_errno(c->s, ENOMEM);
+        return -1;
+    }
+    return (ssize_t)len;
+}
+
+static ssize_t pull_fn(gnutls_transport_ptr_t p, void *buf, size_t cap)
+{
+    gtls_conn *c = p;
+    size_t n = c->cancelled ? 0 : svc->io_recv(c->core, buf, cap);
+    if (n == 0) {
+        /* Never EOF: the core handles the end of the stream itself. */
+        c->starved = true;
+        gnutls_transport_set_errno(c->s, EAGAIN);
+        return -1;
+    }
+    if (c->is_server && !c->hs_done && c->hello_len < GTLS_HELLO_CAP) {
+        size_t keep = n < GTLS_HELLO_CAP - c->hello_len ? n : GTLS_HELLO_CAP - c->hello_len;
+        if (!c->hello)
+            c->hello = malloc(GTLS_HELLO_CAP);
+        if (c->hello) {
+            memcpy(c->hello + c->hello_len, buf, keep);
+            c->hello_len += keep;
+        }
+    }
+    return (ssize_t)n;
+}
+
+/* "Is input ready?" — say yes and let pull_fn answer EAGAIN if not: we
+   cannot peek without consuming, and we never want GnuTLS to wait. */
+static int pull_timeout_fn(gnutls_transport_ptr_t p, unsigned ms)
+{
+    (void)p;
+    (void)ms;
+    return 1;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Alerts after failures                                                      */
+/* ------------------------------------------------------------------------ */
+
+/* Reads a big-endian number of n bytes at *p if it fits before end. */
+static bool rd(const uint8_t **p, const uint8_t *end, size_t n, size_t *v)
+{
+    if ((size_t)(end - *p) < n)
+        return false;
+    *v = 0;
+    for (size_t i = 0; i < n; i++)
+        *v = (*v << 8) | (*p)[i];
+    *p += n;
+    return true;
+}
+
+/* Reassembles the captured ClientHello handshake message from its leading
+   handshake records into msg (GTLS_HELLO_CAP bytes) and returns a pointer
+   just past legacy_session_id, with *end set, *legacy the legacy_version
+   and sid/sid_len the legacy_session_id; NULL when it is not a complete,
+   well-formed ClientHello up to there. */
+static const uint8_t *hello_parse_head(const gtls_conn *c, uint8_t *msg, const uint8_t **end_out, size_t *legacy,
+                                       const uint8_t **sid, size_t *sid_len)
+{
+    size_t mlen = 0, v, len;
+    const uint8_t *p = c->hello, *end = c->hello + c->hello_len;
+
+    while (p && end - p >= 5 && p[0] == 22) {
+        const uint8_t *q = p + 3;
+        if (!rd(&q, end, 2, &len) || (size_t)(end - q) < len)
+            break;
+        if (mlen + len > GTLS_HELLO_CAP)
+            return NULL;
+        memcpy(msg + mlen, q, len);
+        mlen += len;
+        p = q + len;
+    }
+    p = msg;
+    end = msg + mlen;
+    if (!rd(&p, end, 1, &v) || v != 1 || !rd(&p, end, 3, &len) || (size_t)(end - p) < len)
+        return NULL;
+    end = p + len;
+    if (!rd(&p, end, 2, legacy) || (size_t)(end - p) < 32)
+        return NULL;
+    p += 32; /* random */
+    if (!rd(&p, end, 1, sid_len) || *sid_len > 32 || (size_t)(end - p) < *sid_len)
+        return NULL;
+    *sid = p;
+    p += *sid_len;
+    *end_out = end;
+    return p;
+}
+
+/* Server: did the captured ClientHello offer no version in our range?
+   Looks at supported_versions when present, else at legacy_version. Only
+   a well-formed hello gives true; anything else keeps GnuTLS's own
+   verdict. */
+static bool hello_versions_disjoint(const gtls_conn *c, uint8_t *msg)
+{
+    const uint8_t *end, *sid;
+    size_t legacy, sid_len, len, v;
+    const uint8_t *p = hello_parse_head(c, msg, &end, &legacy, &sid, &sid_len);
+    if (!p)
+        return false;
+    if (!rd(&p, end, 2, &len) || (size_t)(end - p) < len) /* cipher_suites */
+        return false;
+    p += len;
+    if (!rd(&p, end, 1, &len) || (size_t)(end - p) < len) /* compression */
+        return false;
+    p += len;
+    uint16_t lo = c->ctx->min_version, hi = c->ctx->max_version;
+    size_t exts = 0;
+    if (p < end && (!rd(&p, end, 2, &exts) || (size_t)(end - p) < exts))
+        return false;
+    const uint8_t *xend = p + exts;
+    while (p < xend) {
+        size_t type, elen;
+        if (!rd(&p, xend, 2, &type) || !rd(&p, xend, 2, &elen) || (size_t)(xend - p) < elen)
+            return false;
+        if (type == 43) { /* supported_versions */
+            const uint8_t *q = p, *qend = p + elen;
+            size_t l;
+            if (!rd(&q, qend, 1, &l) || l != (size_t)(qend - q) || l % 2)
+                return false;
+            while (rd(&q, qend, 2, &v))
+                if (v >= lo && v <= hi)
+                    return false;
+            return true;
+        }
+        p += elen;
+    }
+    /* No supported_versions: the client speaks legacy_version at most. */
+    return legacy < lo;
+}
+
+static bool hello_offers_no_version_of_ours(const gtls_conn *c)
+{
+    if (!c->hello)
+        return false;
+    uint8_t *msg = malloc(GTLS_HELLO_CAP);
+    if (!msg)
+        return false;
+    bool r = hello_versions_disjoint(c, msg);
+    free(msg);
+    return r;
+}
+
+/* Server, TLS 1.3: the session id the API reports is the legacy_session_id
+   echo, but gnutls_session_get_id2 gives the server's own internal id:
+   keep the client's from the captured ClientHello. */
+static void keep_legacy_session_id(gtls_conn *c)
+{
+    const uint8_t *end, *sid;
+    size_t legacy, sid_len;
+    uint8_t *msg = c->hello ? malloc(GTLS_HELLO_CAP) : NULL;
+    if (!msg)
+        return;
+    if (hello_parse_head(c, msg, &end, &legacy, &sid, &sid_len)) {
+        memcpy(c->sid13, sid, sid_len);
+        c->sid13_len = sid_len;
+    }
+    free(msg);
+}
+
+/* The alert OpenSSL sends for the same failure (backend-notes §2.1): GnuTLS's
+   own mapping differs for a missing TLS 1.2 client certificate and for a
+   peer whose versions are all below ours. */
+static int alert_for_error(gtls_conn *c, int err)
+{
+    int level = GNUTLS_AL_FATAL;
+    int alert = gnutls_error_to_alert(err, &level);
+
+    switch (err) {
+    case GNUTLS_E_NO_CERTIFICATE_FOUND:
+    case GNUTLS_E_CERTIFICATE_REQUIRED:
+        if (c->is_server)
+            alert = gnutls_protocol_get_version(c->s) == GNUTLS_TLS1_3 ? GNUTLS_A_CERTIFICATE_REQUIRED
+                                                                         : GNUTLS_A_HANDSHAKE_FAILURE;
+        break;
+    case GNUTLS_E_UNSUPPORTED_VERSION_PACKET:
+        alert = GNUTLS_A_PROTOCOL_VERSION;
+        break;
+    case GNUTLS_E_NO_CIPHER_SUITES:
+    case GNUTLS_E_INSUFFICIENT_CREDENTIALS:
+        /* GnuTLS picks suites before it notices that no version is
+           shared; OpenSSL (and the RFC) answer protocol_version. */
+        if (c->is_server && hello_offers_no_version_of_ours(c))
+            alert = GNUTLS_A_PROTOCOL_VERSION;
+        break;
+    default:
+        break;
+    }
+    if (alert < 0)
+        alert = GNUTLS_A_INTERNAL_ERROR;
+    return alert;
+}
+
+/* A fatal local failure: send the alert the peer should see (unless one
+   went already), say why, and report FAILED. */
+static polytls_drv_rc fail(gtls_conn *c, int err, const char *during)
+{
+    int alert = alert_for_error(c, err);
+    if (!c->fatal_sent) {
+        c->fatal_sent = true;
+        (void)gnutls_alert_send(c->s, GNUTLS_AL_FATAL, (gnutls_alert_description_t)alert);
+    }
+    if (c->error_set)
+        return POLYTLS_DRV_FAILED;
+    if (alert == GNUTLS_A_PROTOCOL_VERSION)
+        svc->set_error(c->core, "GnuTLS %s: no TLS version in common with the peer (%s, %d)", during,
+                       gnutls_strerror(err), err);
+    else
+        svc->set_error(c->core, "GnuTLS %s: %s (%d)", during, gnutls_strerror(err), err);
+    return POLYTLS_DRV_FAILED;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Certificate verification                                                   */
+/* ------------------------------------------------------------------------ */
+
+/* Chain errors first, then the name, then signatures and dates: the order
+   in which OpenSSL reports them, with its alert for each. */
+static int alert_for_status(unsigned status)
+{
+    if (status & (GNUTLS_CERT_SIGNER_NOT_FOUND | GNUTLS_CERT_SIGNER_NOT_CA))
+        return GNUTLS_A_UNKNOWN_CA;
+    if (status & GNUTLS_CERT_PURPOSE_MISMATCH)
+        return GNUTLS_A_UNSUPPORTED_CERTIFICATE;
+    if (status & GNUTLS_CERT_REVOKED)
+        return GNUTLS_A_CERTIFICATE_REVOKED;
+    if (status & GNUTLS_CERT_SIGNATURE_FAILURE)
+        return GNUTLS_A_DECRYPT_ERROR;
+    if (status & (GNUTLS_CERT_EXPIRED | GNUTLS_CERT_NOT_ACTIVATED))
+        return GNUTLS_A_CERTIFICATE_EXPIRED;
+    return GNUTLS_A_BAD_CERTIFICATE;
+}
+
+/* Fails the verification: the alert goes now (GnuTLS sends none itself),
+   and the handshake returns an error. */
+static int verify_reject(gtls_conn *c, int alert)
+{
+    c->fatal_sent = true;
+    (void)gnutls_alert_send(c->s, GNUTLS_AL_FATAL, (gnutls_alert_description_t)alert);
+    return GNUTLS_E_CERTIFICATE_ERROR;
+}
+
+/* The path GnuTLS validated, as blobs, leaf first and trust anchor last:
+   the peer's certificates as sent, followed issuer by issuer, until an
+   issuer is found in the trust list (then it is appended and we stop).
+   Fills *out (entries point into peers[] or into anchor, which the caller
+   frees) and returns the count, or 0 on failure. */
+static size_t build_path(gtls_conn *c, const gnutls_datum_t *peers, unsigned n_peers, polytls_drv_blob *out,
+                         size_t cap, gnutls_x509_crt_t *anchor_out, gnutls_datum_t *anchor_der)
+{
+    gnutls_x509_trust_list_t tl = NULL;
+    gnutls_x509_crt_t *crts = calloc(n_peers, sizeof *crts);
+    bool *used = calloc(n_peers, sizeof *used);
+    size_t n = 0;
+    unsigned cur = 0;
+
+    *anchor_out = NULL;
+    anchor_der->data = NULL;
+    anchor_der->size = 0;
+    if (!crts || !used)
+        goto done;
+    for (unsigned i = 0; i < n_peers; i++)
+        if (gnutls_x509_crt_init(&crts[i]) < 0 ||
+            gnutls_x509_crt_import(crts[i], &peers[i], GNUTLS_X509_FMT_DER) < 0)
+            goto done;
+    gnutls_certificate_get_trust_list(c->ctx->cred, &tl);
+
+    out[n].data = peers[0].data;
+    out[n++].len = peers[0].size;
+    used[0] = true;
+    while (n < cap) {
+        gnutls_x509_crt_t issuer = NULL;
+        if (tl && gnutls_x509_trust_list_get_issuer(tl, crts[cur], &issuer, GNUTLS_TL_GET_COPY) >= 0 && issuer) {
+            /* A trusted self-signed certificate sent as is: it is already
+               the last element. */
+            if (gnutls_x509_crt_equals2(issuer, &peers[cur])) {
+                gnutls_x509_crt_deinit(issuer);
+                break;
+            }
+            if (gnutls_x509_crt_export2(issuer, GNUTLS_X509_FMT_DER, anchor_der) < 0) {
+                gnutls_x509_crt_deinit(issuer);
+                n = 0;
+                break;
+            }
+            *anchor_out = issuer;
+            out[n].data = anchor_der->data;
+            out[n++].len = anchor_der->size;
+            break;
+        }
+        unsigned next = n_peers;
+        for (unsigned j = 0; j < n_peers; j++)
+            if (!used[j] && gnutls_x509_crt_check_issuer(crts[cur], crts[j])) {
+                next = j;
+                break;
+            }
+        if (next == n_peers)
+            break; /* validated without a trust-list issuer: nothing to add */
+        used[next] = true;
+        cur = next;
+        out[n].data = peers[cur].data;
+        out[n++].len = peers[cur].size;
+    }
+done:
+    if (crts)
+        for (unsigned i = 0; i < n_peers; i++)
+            if (crts[i])
+                gnutls_x509_crt_deinit(crts[i]);
+    free(crts);
+    free(used);
+    return n;
+}
+
+/* gnutls_session_set_verify_function: runs once per full handshake, after
+   the peer's Certificate (and CertificateVerify in TLS 1.3). */
+static int verify_fn(gnutls_session_t s)
+{
+    gtls_conn *c = gnutls_session_get_ptr(s);
+    unsigned n_peers = 0;
+    const gnutls_datum_t *peers = gnutls_certificate_get_peers(s, &n_peers);
+    gnutls_typed_vdata_st vdata = {GNUTLS_DT_KEY_PURPOSE_OID,
+                                   (unsigned char *)(c->is_server ? GNUTLS_KP_TLS_WWW_CLIENT
+                                                                  : GNUTLS_KP_TLS_WWW_SERVER),
+                                   0};
+    unsigned status = 0;
+    int rc;
+
+    if (!peers || n_peers == 0) {
+        /* A server whose client sent nothing: OPTIONAL accepts; REQUIRED
+           is refused by GnuTLS itself (see alert_for_error). */
+        if (c->is_server)
+            return 0;
+        CONN_ERROR(c, "GnuTLS: the server sent no certificate");
+        return verify_reject(c, GNUTLS_A_BAD_CERTIFICATE);
+    }
+    rc = gnutls_certificate_verify_peers(s, &vdata, 1, &status);
+    if (rc < 0) {
+        CONN_ERROR(c, "GnuTLS: certificate verification failed: %s (%d)", gnutls_strerror(rc), rc);
+        return verify_reject(c, GNUTLS_A_BAD_CERTIFICATE);
+    }
+    if (status & (GNUTLS_CERT_SIGNER_NOT_FOUND | GNUTLS_CERT_SIGNER_NOT_CA | GNUTLS_CERT_PURPOSE_MISMATCH)) {
+        gnutls_datum_t txt = {NULL, 0};
+        gnutls_certificate_verification_status_print(status, GNUTLS_CRT_X509, &txt, 0);
+        CONN_ERROR(c, "GnuTLS: certificate verification failed: %s", txt.data ? (char *)txt.data : "?");
+        gnutls_free(txt.data);
+        return verify_reject(c, alert_for_status(status));
+    }
+
+    /* The name (client only), after the chain like OpenSSL. GnuTLS also
+       accepts partial wildcards; the core's own strict check (in
+       svc->verify) narrows that to what every backend accepts. */
+    if (!c->is_server) {
+        gnutls_x509_crt_t leaf = NULL;
+        bool ok = false;
+        if (gnutls_x509_crt_init(&leaf) >= 0 && gnutls_x509_crt_import(leaf, &peers[0], GNUTLS_X509_FMT_DER) >= 0) {
+            if (c->verify_is_ip)
+                ok = gnutls_x509_crt_check_ip(leaf, c->ip, (unsigned)c->ip_len, 0) != 0;
+            else
+                ok = gnutls_x509_crt_check_hostname2(leaf, c->verify_name, 0) != 0;
+        }
+        if (leaf)
+            gnutls_x509_crt_deinit(leaf);
+        if (!ok) {
+            CONN_ERROR(c, "GnuTLS: the server certificate does not match %s \"%s\"",
+                       c->verify_is_ip ? "the IP address" : "the host name", c->verify_name);
+            return verify_reject(c, GNUTLS_A_BAD_CERTIFICATE);
+        }
+    }
+    if (status != 0) {
+        gnutls_datum_t txt = {NULL, 0};
+        gnutls_certificate_verification_status_print(status, GNUTLS_CRT_X509, &txt, 0);
+        CONN_ERROR(c, "GnuTLS: certificate verification failed: %s", txt.data ? (char *)txt.data : "?");
+        gnutls_free(txt.data);
+        return verify_reject(c, alert_for_status(status));
+    }
+
+    /* The library is satisfied: now the user's verdict, on the verified
+       path. */
+    polytls_drv_blob path[17];
+    gnutls_x509_crt_t anchor = NULL;
+    gnutls_datum_t anchor_der = {NULL, 0};
+    size_t n = build_path(c, peers, n_peers, path, sizeof path / sizeof path[0], &anchor, &anchor_der);
+    if (n == 0) {
+        CONN_ERROR(c, "GnuTLS: out of memory while collecting the verified chain");
+        return verify_reject(c, GNUTLS_A_INTERNAL_ERROR);
+    }
+    polytls_alert alert = POLYTLS_ALERT_BAD_CERTIFICATE;
+    bool accepted = svc->verify(c->core, path, n, &alert);
+    gnutls_free(anchor_der.data);
+    if (anchor)
+        gnutls_x509_crt_deinit(anchor);
+    if (!accepted) {
+        c->error_set = true; /* the core has said why */
+        return verify_reject(c, alert ? (int)alert : GNUTLS_A_BAD_CERTIFICATE);
+    }
+    return 0;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Certificate selection                                                      */
+/* ------------------------------------------------------------------------ */
+
+/* gnutls_certificate_set_retrieve_function3. The server hands over the
+   chain chosen at conn_init. The client asks the core (and so the user);
+   while the answer is pending it yields the coroutine the handshake step
+   runs on, and asks again when resumed. */
+static int retrieve_fn(gnutls_session_t s, const struct gnutls_cert_retr_st *info, gnutls_pcert_st **certs,
+                       unsigned int *n_certs, gnutls_ocsp_data_st **ocsp, unsigned int *n_ocsp,
+                       gnutls_privkey_t *key, unsigned int *flags)
+{
+    gtls_conn *c = gnutls_session_get_ptr(s);
+
+    *ocsp = NULL;
+    *n_ocsp = 0;
+    *flags = 0; /* we own what we hand over; freed in conn_fini */
+    *certs = NULL;
+    *n_certs = 0;
+    *key = NULL;
+    if (!c)
+        return -1;
+
+    if (!c->is_server && !c->cert_answered) {
+        /* The names GnuTLS collected (TLS 1.2 list, TLS 1.3
+           certificate_authorities), converted once per request. */
+        free(c->names);
+        c->names = NULL;
+        c->n_names = 0;
+        if (info && info->nreqs) {
+            c->names = calloc(info->nreqs, sizeof *c->names);
+            if (!c->names) {
+                CONN_ERROR(c, "out of memory");
+                return -1;
+            }
+            for (unsigned i = 0; i < info->nreqs; i++) {
+                c->names[i].data = info->req_ca_rdn[i].data;
+                c->names[i].len = info->req_ca_rdn[i].size;
+            }
+            c->n_names = info->nreqs;
+        }
+        for (;;) {
+            const polytls_drv_chain *chain = NULL;
+            if (c->cancelled)
+                return -1;
+            polytls_drv_cert_answer a = svc->client_cert_request(c->core, c->names, c->n_names, &chain);
+            if (a == POLYTLS_DRV_CERT_READY) {
+                if (chain && chain_import(c, chain, &c->own) != POLYTLS_OK)
+                    return -1;
+                c->cert_answered = true;
+                break;
+            }
+            if (!c->co) {
+                CONN_ERROR(c, "GnuTLS: the client certificate must be chosen synchronously here "
+                              "(no coroutine to pause the handshake on)");
+                return -1;
+            }
+            svc->coro_yield(c->co);
+        }
+        free(c->names); /* pointed into GnuTLS's request: not valid later */
+        c->names = NULL;
+        c->n_names = 0;
+    }
+    if (c->own.n) {
+        *certs = c->own.pcerts;
+        *n_certs = c->own.n;
+        *key = c->own.key;
+    }
+    return 0;
+}
+
+/* ------------------------------------------------------------------------ */
+/* init / ctx                                                                 */
+/* ------------------------------------------------------------------------ */
+
+static polytls_status gtls_init(const polytls_core_services *s, polytls_drv_info *info)
+{
+    if (!s || !info || s->size < offsetof(polytls_core_services, coro_new)) {
+        if (info)
+            snprintf(info->version, sizeof info->version, "the core's services table is too old");
+        return POLYTLS_ERR_BACKEND_UNAVAILABLE;
+    }
+    const char *v = gnutls_check_version(NULL);
+    if (!gnutls_check_version(GTLS_MIN_RUNTIME)) {
+        snprintf(info->version, sizeof info->version, "GnuTLS %s is loaded; polytls needs %s or newer",
+                 v ? v : "?", GTLS_MIN_RUNTIME);
+        return POLYTLS_ERR_BACKEND_UNAVAILABLE;
+    }
+    int rc = gnutls_global_init();
+    if (rc < 0) {
+        snprintf(info->version, sizeof info->version, "gnutls_global_init: %s", gnutls_strerror(rc));
+        return POLYTLS_ERR_BACKEND_UNAVAILABLE;
+    }
+    svc = s;
+    have_coro = s->size >= sizeof(polytls_core_services) && s->coro_new && s->coro_resume && s->coro_yield &&
+                s->coro_free;
+    snprintf(info->version, sizeof info->version, "%s", v);
+    info->capabilities = POLYTLS_CAP_ASYNC_SERVER_CERT /* the core's ClientHello pre-parse */
+                         | POLYTLS_CAP_ALERT_ANYTIME   /* gnutls_alert_send works at any time */
+                         | POLYTLS_CAP_ALERT_IN_VERIFY /* sent from inside verify_fn */
+                         | POLYTLS_CAP_CUSTOM_DH       /* no FFDHE group is ever enabled */
+                         | POLYTLS_CAP_TLS13_CA_NAMES; /* certificate_authorities both ways */
+    if (have_coro)
+        info->capabilities |= POLYTLS_CAP_ASYNC_CLIENT_CERT;
+    return POLYTLS_OK;
+}
+
+static void gtls_ctx_fini(void *p)
+{
+    gtls_ctx *x = p;
+    if (!x)
+        return;
+    if (x->cred)
+        gnutls_certificate_free_credentials(x->cred);
+    if (x->dh)
+        gnutls_dh_params_deinit(x->dh);
+    if (x->prio)
+        gnutls_priority_deinit(x->prio);
+    free(x);
+}
+
+/* The whole policy in one string (ARCHITECTURE decision 6). */
+static void build_priority(const polytls_drv_config *cfg, bool dhe, char *out, size_t cap)
+{
+    snprintf(out, cap,
+             "NONE%s%s"
+             ":+AES-128-GCM:+AES-256-GCM:+CHACHA20-POLY1305:+AEAD"
+             ":+ECDHE-ECDSA:+ECDHE-RSA%s"
+             ":+GROUP-X25519:+GROUP-SECP256R1:+GROUP-SECP384R1:+GROUP-SECP521R1"
+             /* Signature schemes: no SHA-1, like OpenSSL 3.0's defaults. */
+             ":+SIGN-ECDSA-SECP256R1-SHA256:+SIGN-ECDSA-SECP384R1-SHA384:+SIGN-ECDSA-SECP521R1-SHA512"
+             ":+SIGN-EDDSA-ED25519:+SIGN-EDDSA-ED448"
+             ":+SIGN-RSA-PSS-RSAE-SHA256:+SIGN-RSA-PSS-RSAE-SHA384:+SIGN-RSA-PSS-RSAE-SHA512"
+             ":+SIGN-RSA-PSS-SHA256:+SIGN-RSA-PSS-SHA384:+SIGN-RSA-PSS-SHA512"
+             ":+SIGN-ECDSA-SHA256:+SIGN-ECDSA-SHA384:+SIGN-ECDSA-SHA512"
+             ":+SIGN-RSA-SHA256:+SIGN-RSA-SHA384:+SIGN-RSA-SHA512"
+             ":+COMP-NULL:+CTYPE-X509:%s",
+             cfg->max_version >= 0x0304 ? ":+VERS-TLS1.3" : "", cfg->min_version <= 0x0303 ? ":+VERS-TLS1.2" : "",
+             dhe ? ":+DHE-RSA" : "",
+             /* Renegotiation indication as OpenSSL 3.0 does it: a client
+                refuses servers without it (no SSL_OP_LEGACY_SERVER_CONNECT);
+                a server accepts clients without it (wolfSSL 5.5.4 sends
+                none), which is safe because we never renegotiate. */
+             cfg->is_server ? "%PARTIAL_RENEGOTIATION" : "%SAFE_RENEGOTIATION");
+}
+
+static polytls_status gtls_ctx_init(const polytls_drv_config *cfg, void **out, char *err, size_t errlen)
+{
+    if (!cfg || !out || cfg->size < sizeof(polytls_drv_config) || cfg->min_version < 0x0303 ||
+        cfg->max_version > 0x0304 || cfg->min_version > cfg->max_version) {
+        if (err && errlen)
+            snprintf(err, errlen, "GnuTLS: invalid driver configuration");
+        return POLYTLS_ERR_INVALID_ARGUMENT;
+    }
+    gtls_ctx *x = calloc(1, sizeof *x);
+    if (!x) {
+        if (err && errlen)
+            snprintf(err, errlen, "out of memory");
+        return POLYTLS_ERR_NO_MEMORY;
+    }
+    x->is_server = cfg->is_server;
+    x->client_auth = cfg->client_auth;
+    x->send_ca_names = cfg->send_ca_names;
+    x->min_version = cfg->min_version;
+    x->max_version = cfg->max_version;
+
+    polytls_status st = POLYTLS_ERR_INTERNAL;
+    int rc = gnutls_certificate_allocate_credentials(&x->cred);
+    if (rc < 0) {
+        copy_error(err, errlen, "credentials", rc);
+        st = POLYTLS_ERR_NO_MEMORY;
+        goto fail;
+    }
+    for (size_t i = 0; i < cfg->n_trust; i++) {
+        gnutls_datum_t d = {(unsigned char *)cfg->trust[i].data, (unsigned)cfg->trust[i].len};
+        rc = gnutls_certificate_set_x509_trust_mem(x->cred, &d, GNUTLS_X509_FMT_DER);
+        if (rc < 0) {
+            copy_error(err, errlen, "trust anchor", rc);
+            st = rc == GNUTLS_E_MEMORY_ERROR ? POLYTLS_ERR_NO_MEMORY : POLYTLS_ERR_BAD_ENCODING;
+            goto fail;
+        }
+    }
+    gnutls_certificate_set_retrieve_function3(x->cred, retrieve_fn);
+
+    bool dhe = !cfg->is_server; /* clients offer DHE; servers only with parameters */
+    if (cfg->is_server && cfg->dh_params.data && cfg->dh_params.len) {
+        gnutls_datum_t d = {(unsigned char *)cfg->dh_params.data, (unsigned)cfg->dh_params.len};
+        rc = gnutls_dh_params_init(&x->dh);
+        if (rc >= 0)
+            rc = gnutls_dh_params_import_pkcs3(x->dh, &d, GNUTLS_X509_FMT_DER);
+        if (rc < 0) {
+            copy_error(err, errlen, "DH parameters", rc);
+            st = rc == GNUTLS_E_MEMORY_ERROR ? POLYTLS_ERR_NO_MEMORY : POLYTLS_ERR_BAD_ENCODING;
+            goto fail;
+        }
+        gnutls_certificate_set_dh_params(x->cred, x->dh);
+        dhe = true;
+    }
+
+    char prio[1024];
+    const char *where = NULL;
+    build_priority(cfg, dhe, prio, sizeof prio);
+    rc = gnutls_priority_init2(&x->prio, prio, &where, 0);
+    if (rc < 0) {
+        if (err && errlen)
+            snprintf(err, errlen, "GnuTLS: priority string rejected at \"%.40s\": %s", where ? where : "?",
+                     gnutls_strerror(rc));
+        goto fail;
+    }
+    *out = x;
+    return POLYTLS_OK;
+fail:
+    gtls_ctx_fini(x);
+    return st;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Connections                                                                */
+/* ------------------------------------------------------------------------ */
+
+static void gtls_conn_fini(void *p)
+{
+    gtls_conn *c = p;
+    if (!c)
+        return;
+    if (c->co) {
+        /* Suspended in retrieve_fn: let it fail so GnuTLS unwinds and frees
+           what it holds on the coroutine's stack, then drop the
+           coroutine. */
+        c->cancelled = true;
+        (void)svc->coro_resume(c->co); /* returns once gnutls_handshake has */
+        svc->coro_free(c->co);
+        c->co = NULL;
+    }
+    c->cancelled = true;
+    if (c->s)
+        gnutls_deinit(c->s);
+    chain_free(&c->own);
+    free(c->names);
+    free(c->hello);
+    free(c->verify_name);
+    free(c);
+}
+
+static polytls_status gtls_conn_init(void *ctxp, polytls_core_conn *core, const polytls_drv_conn_config *cc,
+                                     void **out)
+{
+    gtls_ctx *x = ctxp;
+    if (!x || !core || !cc || !out || cc->size < sizeof(polytls_drv_conn_config)) {
+        if (core)
+            svc->set_error(core, "GnuTLS: invalid connection configuration");
+        return POLYTLS_ERR_INVALID_ARGUMENT;
+    }
+    gtls_conn *c = calloc(1, sizeof *c);
+    if (!c) {
+        svc->set_error(core, "out of memory");
+        return POLYTLS_ERR_NO_MEMORY;
+    }
+    c->ctx = x;
+    c->core = core;
+    c->is_server = x->is_server;
+
+    polytls_status st = POLYTLS_ERR_INTERNAL;
+    int rc = gnutls_init(&c->s, (x->is_server ? GNUTLS_SERVER : GNUTLS_CLIENT) | GNUTLS_NONBLOCK |
+                                    GNUTLS_NO_TICKETS | GNUTLS_NO_SIGNAL);
+    if (rc < 0) {
+        c->s = NULL;
+        svc->set_error(core, "GnuTLS: gnutls_init: %s", gnutls_strerror(rc));
+        st = POLYTLS_ERR_NO_MEMORY;
+        goto fail;
+    }
+    gnutls_session_set_ptr(c->s, c);
+    gnutls_transport_set_ptr(c->s, c);
+    gnutls_transport_set_push_function(c->s, push_fn);
+    gnutls_transport_set_pull_function(c->s, pull_fn);
+    gnutls_transport_set_pull_timeout_function(c->s, pull_timeout_fn);
+    /* A sans-IO handshake may wait on the user for any time. */
+    gnutls_handshake_set_timeout(c->s, GNUTLS_INDEFINITE_TIMEOUT);
+
+    rc = gnutls_priority_set(c->s, x->prio);
+    if (rc >= 0)
+        rc = gnutls_credentials_set(c->s, GNUTLS_CRD_CERTIFICATE, x->cred);
+    if (rc < 0) {
+        svc->set_error(core, "GnuTLS: session setup: %s", gnutls_strerror(rc));
+        goto fail;
+    }
+
+    if (x->is_server) {
+        st = chain_import(c, cc->chain, &c->own);
+        if (st != POLYTLS_OK)
+            goto fail;
+        c->cert_answered = true;
+        if (x->client_auth != POLYTLS_CLIENT_AUTH_NONE) {
+            gnutls_certificate_server_set_request(
+                c->s, x->client_auth == POLYTLS_CLIENT_AUTH_REQUIRED ? GNUTLS_CERT_REQUIRE : GNUTLS_CERT_REQUEST);
+            if (!x->send_ca_names)
+                gnutls_certificate_send_x509_rdn_sequence(c->s, 1);
+            gnutls_session_set_verify_function(c->s, verify_fn);
+        }
+    } else {
+        if (!cc->verify_name) {
+            svc->set_error(core, "GnuTLS: a client needs a name to verify");
+            st = POLYTLS_ERR_INVALID_ARGUMENT;
+            goto fail;
+        }
+        c->verify_name = strdup(cc->verify_name);
+        if (!c->verify_name) {
+            svc->set_error(core, "out of memory");
+            st = POLYTLS_ERR_NO_MEMORY;
+            goto fail;
+        }
+        c->verify_is_ip = cc->verify_is_ip;
+        if (c->verify_is_ip) {
+            if (inet_pton(AF_INET, c->verify_name, c->ip) == 1)
+                c->ip_len = 4;
+            else if (inet_pton(AF_INET6, c->verify_name, c->ip) == 1)
+                c->ip_len = 16;
+            else {
+                svc->set_error(core, "GnuTLS: \"%s\" is not an IP address", c->verify_name);
+                st = POLYTLS_ERR_INVALID_ARGUMENT;
+                goto fail;
+            }
+        }
+        if (cc->sni) {
+            rc = gnutls_server_name_set(c->s, GNUTLS_NAME_DNS, cc->sni, strlen(cc->sni));
+            if (rc < 0) {
+                svc->set_error(core, "GnuTLS: server name: %s", gnutls_strerror(rc));
+                goto fail;
+            }
+        }
+        if (cc->chain) {
+            st = chain_import(c, cc->chain, &c->own);
+            if (st != POLYTLS_OK)
+                goto fail;
+            c->cert_answered = true;
+        }
+        gnutls_session_set_verify_function(c->s, verify_fn);
+    }
+    *out = c;
+    return POLYTLS_OK;
+fail:
+    gtls_conn_fini(c);
+    return st;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Driving                                                                    */
+/* ------------------------------------------------------------------------ */
+
+static void handshake_entry(void *arg)
+{
+    gtls_conn *c = arg;
+    c->co_ret = gnutls_handshake(c->s);
+}
+
+/* One gnutls_handshake() call. A client runs it on a coroutine so that
+   retrieve_fn can wait for the user; *paused says it did. */
+static int handshake_step(gtls_conn *c, bool *paused)
+{
+    *paused = false;
+    c->starved = false;
+    if (c->is_server || !have_coro)
+        return gnutls_handshake(c->s);
+    if (!c->co) {
+        if (svc->coro_new(&c->co, handshake_entry, c) != POLYTLS_OK) {
+            c->co = NULL;
+            CONN_ERROR(c, "out of memory (coroutine)");
+            return GNUTLS_E_MEMORY_ERROR;
+        }
+    }
+    if (!svc->coro_resume(c->co)) {
+        *paused = true;
+        return 0;
+    }
+    svc->coro_free(c->co);
+    c->co = NULL;
+    return c->co_ret;
+}
+
+/* TLS 1.2 renegotiation is refused: answer with the warning the RFC
+   provides and carry on with the current session. */
+static bool refuse_renegotiation(gtls_conn *c)
+{
+    if (gnutls_protocol_get_version(c->s) != GNUTLS_TLS1_2)
+        return false;
+    (void)gnutls_alert_send(c->s, GNUTLS_AL_WARNING, GNUTLS_A_NO_RENEGOTIATION);
+    return true;
+}
+
+/* Bounds the "GNUTLS_E_AGAIN without a starved pull" retries, in case a
+   library version ever returns it without progress. */
+#define GTLS_MAX_SPINS 4096
+
+static polytls_drv_rc read_records(gtls_conn *c)
+{
+    unsigned spins = 0;
+    for (;;) {
+        uint8_t *buf = svc->app_reserve(c->core, 16384);
+        if (!buf) {
+            CONN_ERROR(c, "out of memory");
+            return POLYTLS_DRV_FAILED;
+        }
+        c->starved = false;
+        ssize_t r = gnutls_record_recv(c->s, buf, 16384);
+        if (r > 0) {
+            svc->app_commit(c->core, (size_t)r);
+            continue;
+        }
+        svc->app_commit(c->core, 0);
+        if (r == 0)
+            return POLYTLS_DRV_CLOSED;
+        switch ((int)r) {
+        case GNUTLS_E_AGAIN:
+            if (!c->starved && ++spins < GTLS_MAX_SPINS)
+                continue; /* a post-handshake message was handled */
+            return POLYTLS_DRV_AGAIN;
+        case GNUTLS_E_INTERRUPTED:
+            continue;
+        case GNUTLS_E_WARNING_ALERT_RECEIVED:
+            svc->peer_alert(c->core, (polytls_alert)gnutls_alert_get(c->s), POLYTLS_ALERT_LEVEL_WARNING);
+            continue;
+        case GNUTLS_E_FATAL_ALERT_RECEIVED:
+            svc->peer_alert(c->core, (polytls_alert)gnutls_alert_get(c->s), POLYTLS_ALERT_LEVEL_FATAL);
+            return POLYTLS_DRV_PEER_ALERT;
+        case GNUTLS_E_REHANDSHAKE:
+            if (refuse_renegotiation(c))
+                continue;
+            return fail(c, (int)r, "record");
+        default:
+            if (!gnutls_error_is_fatal((int)r))
+                continue;
+            return fail(c, (int)r, "record");
+        }
+    }
+}
+
+static polytls_drv_rc gtls_advance(void *p, bool *handshake_done)
+{
+    gtls_conn *c = p;
+    polytls_drv_rc rc = POLYTLS_DRV_AGAIN;
+    unsigned spins = 0;
+
+    while (!c->hs_done) {
+        bool paused;
+        int r = handshake_step(c, &paused);
+        if (paused) {
+            rc = POLYTLS_DRV_PAUSED;
+            goto out;
+        }
+        if (r == 0) {
+            c->hs_done = true;
+            if (c->is_server && gnutls_protocol_get_version(c->s) == GNUTLS_TLS1_3)
+                keep_legacy_session_id(c);
+            free(c->hello);
+            c->hello = NULL;
+            c->hello_len = 0;
+            break;
+        }
+        switch (r) {
+        case GNUTLS_E_AGAIN:
+            if (!c->starved && ++spins < GTLS_MAX_SPINS)
+                continue; /* progress without waiting for input */
+            rc = POLYTLS_DRV_AGAIN;
+            goto out;
+        case GNUTLS_E_INTERRUPTED:
+            continue;
+        case GNUTLS_E_WARNING_ALERT_RECEIVED:
+            svc->peer_alert(c->core, (polytls_alert)gnutls_alert_get(c->s), POLYTLS_ALERT_LEVEL_WARNING);
+            continue;
+        case GNUTLS_E_FATAL_ALERT_RECEIVED:
+            svc->peer_alert(c->core, (polytls_alert)gnutls_alert_get(c->s), POLYTLS_ALERT_LEVEL_FATAL);
+            rc = POLYTLS_DRV_PEER_ALERT;
+            goto out;
+        default:
+            if (!gnutls_error_is_fatal(r))
+                continue;
+            rc = fail(c, r, "handshake");
+            goto out;
+        }
+    }
+    rc = read_records(c);
+out:
+    if (handshake_done)
+        *handshake_done = c->hs_done;
+    return rc;
+}
+
+static polytls_status gtls_write_app(void *p, const uint8_t *data, size_t len)
+{
+    gtls_conn *c = p;
+    size_t off = 0;
+    while (off < len) {
+        ssize_t r = gnutls_record_send(c->s, data + off, len - off);
+        if (r > 0) {
+            off += (size_t)r;
+            continue;
+        }
+        if (r == GNUTLS_E_INTERRUPTED || r == GNUTLS_E_AGAIN)
+            continue; /* push never blocks: AGAIN cannot repeat */
+        svc->set_error(c->core, "GnuTLS record send: %s (%d)", gnutls_strerror((int)r), (int)r);
+        return r == GNUTLS_E_MEMORY_ERROR || r == GNUTLS_E_PUSH_ERROR ? POLYTLS_ERR_NO_MEMORY : POLYTLS_ERR_INTERNAL;
+    }
+    return POLYTLS_OK;
+}
+
+static polytls_status gtls_close_notify(void *p)
+{
+    gtls_conn *c = p;
+    int r;
+    do
+        r = gnutls_bye(c->s, GNUTLS_SHUT_WR);
+    while (r == GNUTLS_E_INTERRUPTED);
+    if (r < 0) {
+        svc->set_error(c->core, "GnuTLS close_notify: %s (%d)", gnutls_strerror(r), r);
+        return r == GNUTLS_E_PUSH_ERROR ? POLYTLS_ERR_NO_MEMORY : POLYTLS_ERR_INTERNAL;
+    }
+    return POLYTLS_OK;
+}
+
+/* The suites we enable, by IANA name and number: GnuTLS gives the name
+   (gnutls_ciphersuite_get) but no direct way to the number of the
+   negotiated suite. */
+static const struct {
+    const char *name;
+    uint16_t id;
+} suites[] = {
+    {"TLS_AES_128_GCM_SHA256", 0x1301},
+    {"TLS_AES_256_GCM_SHA384", 0x1302},
+    {"TLS_CHACHA20_POLY1305_SHA256", 0x1303},
+    {"TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256", 0xC02B},
+    {"TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384", 0xC02C},
+    {"TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256", 0xC02F},
+    {"TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384", 0xC030},
+    {"TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256", 0xCCA8},
+    {"TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256", 0xCCA9},
+    {"TLS_DHE_RSA_WITH_AES_128_GCM_SHA256", 0x009E},
+    {"TLS_DHE_RSA_WITH_AES_256_GCM_SHA384", 0x009F},
+    {"TLS_DHE_RSA_WITH_CHACHA20_POLY1305_SHA256", 0xCCAA},
+};
+
+static polytls_status gtls_get_facts(void *p, polytls_drv_facts *f)
+{
+    gtls_conn *c = p;
+    polytls_drv_facts out;
+    memset(&out, 0, sizeof out);
+
+    switch (gnutls_protocol_get_version(c->s)) {
+    case GNUTLS_TLS1_3:
+        out.version = 0x0304;
+        break;
+    case GNUTLS_TLS1_2:
+        out.version = 0x0303;
+        break;
+    default:
+        svc->set_error(c->core, "GnuTLS: no TLS 1.2/1.3 session");
+        return POLYTLS_ERR_INTERNAL;
+    }
+    const char *name = gnutls_ciphersuite_get(c->s);
+    if (!name) {
+        svc->set_error(c->core, "GnuTLS: no negotiated cipher suite");
+        return POLYTLS_ERR_INTERNAL;
+    }
+    snprintf(out.cipher_name, sizeof out.cipher_name, "%s", name);
+    for (size_t i = 0; i < sizeof suites / sizeof suites[0]; i++)
+        if (strcmp(suites[i].name, name) == 0)
+            out.cipher_id = suites[i].id;
+    if (!out.cipher_id) {
+        svc->set_error(c->core, "GnuTLS: unexpected cipher suite %s", name);
+        return POLYTLS_ERR_INTERNAL;
+    }
+
+    gnutls_datum_t id = {NULL, 0};
+    if (c->is_server && out.version == 0x0304) {
+        out.session_id_len = c->sid13_len;
+        memcpy(out.session_id, c->sid13, c->sid13_len);
+    } else if (gnutls_session_get_id2(c->s, &id) >= 0 && id.data) {
+        out.session_id_len = id.size < sizeof out.session_id ? id.size : sizeof out.session_id;
+        memcpy(out.session_id, id.data, out.session_id_len);
+    }
+    gnutls_datum_t alpn = {NULL, 0};
+    if (gnutls_alpn_get_selected_protocol(c->s, &alpn) >= 0 && alpn.data) {
+        out.alpn_len = alpn.size < sizeof out.alpn ? alpn.size : sizeof out.alpn;
+        memcpy(out.alpn, alpn.data, out.alpn_len);
+    }
+    *f = out;
+    return POLYTLS_OK;
+}
+
+static polytls_status gtls_send_alert(void *p, polytls_alert code, polytls_alert_level level, bool in_verify)
+{
+    gtls_conn *c = p;
+    if ((unsigned)code > 255)
+        return POLYTLS_ERR_UNSUPPORTED;
+    /* Inside verify_fn: any code can be the failure alert (verify_reject
+       sends it). */
+    if (in_verify)
+        return POLYTLS_OK;
+    gnutls_alert_level_t lv = level == POLYTLS_ALERT_LEVEL_WARNING ? GNUTLS_AL_WARNING : GNUTLS_AL_FATAL;
+    int r;
+    do
+        r = gnutls_alert_send(c->s, lv, (gnutls_alert_description_t)code);
+    while (r == GNUTLS_E_INTERRUPTED || r == GNUTLS_E_AGAIN);
+    if (r < 0) {
+        svc->set_error(c->core, "GnuTLS alert send: %s (%d)", gnutls_strerror(r), r);
+        return r == GNUTLS_E_PUSH_ERROR ? POLYTLS_ERR_NO_MEMORY : POLYTLS_ERR_INTERNAL;
+    }
+    if (lv == GNUTLS_AL_FATAL)
+        c->fatal_sent = true;
+    return POLYTLS_OK;
+}
+
+static const polytls_driver gnutls_driver = {
+    .abi_version = POLYTLS_DRIVER_ABI_VERSION,
+    .size = sizeof(polytls_driver),
+    .name = "gnutls",
+    .built_version = GNUTLS_VERSION,
+    .init = gtls_init,
+    .ctx_init = gtls_ctx_init,
+    .ctx_fini = gtls_ctx_fini,
+    .conn_init = gtls_conn_init,
+    .conn_fini = gtls_conn_fini,
+    .advance = gtls_advance,
+    .write_app = gtls_write_app,
+    .close_notify = gtls_close_notify,
+    .get_facts = gtls_get_facts,
+    .send_alert = gtls_send_alert,
+};
+
+const polytls_driver *ptls_gnutls_driver(void)
+{
+    return &gnutls_driver;
+}
