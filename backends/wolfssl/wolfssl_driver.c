@@ -1,1 +1,982 @@
-/* placeholder: being written */
+/*
+ * backends/wolfssl/wolfssl_driver.c — the wolfSSL 5.5 driver.
+ *
+ * Translates the core's validated configuration into wolfSSL settings and
+ * moves bytes between the core's buffers and wolfSSL through custom I/O
+ * callbacks. It decides nothing about what is legal (see core/driver.h).
+ *
+ * wolfSSL traits this file works around (backend-notes.md, wolfSSL column):
+ *  - The client certificate callback cannot pause in TLS 1.2 (returning -1
+ *    makes wolfSSL_connect spin forever), so the client's handshake runs on
+ *    a core coroutine and the callback yields while the user has not
+ *    answered (both versions, one code path).
+ *  - The verify callback runs once per certificate, leaf last; only the
+ *    depth-0 call with preverify == 1 (after wolfSSL's own chain and host
+ *    checks) reaches svc->verify, with the chain reversed to leaf first.
+ *  - On a failed verification wolfSSL always sends bad_certificate (42) and
+ *    has no public call to send any other alert: send_alert honours only 42
+ *    inside verify and nothing else.
+ *  - wolfSSL's own host-name match accepts partial wildcards ("f*.x.test")
+ *    and its X509_check_host ignores the no-partial-wildcard flag: the
+ *    core's strict check in svc->verify narrows that, as for every backend.
+ *  - Limits that cannot be normalised (see the report / deviations table):
+ *    no CA names reach svc->client_cert_request (5.5 keeps TLS 1.2 names as
+ *    text only, reads none in TLS 1.3); a TLS 1.3 request cannot be
+ *    answered with "no certificate" (the handshake fails, internal_error).
+ */
+#include <wolfssl/options.h> /* first: the build's feature macros */
+#include <wolfssl/ssl.h>
+#include <wolfssl/error-ssl.h>
+#include <wolfssl/version.h>
+#include <wolfssl/wolfcrypt/asn.h> /* NID_subject_alt_name, ASN_DNS_TYPE, ASN_IP_TYPE */
+#include <wolfssl/wolfcrypt/logging.h>
+
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "driver.h"
+
+/* The core's services, kept from init() for the whole process. */
+static const polytls_core_services *svc;
+
+/* Record payloads are at most 2^14 bytes: read one record's worth at a time. */
+#define WOLF_READ_CHUNK 16384
+/* wolfSSL_write takes an int: write in large slices it splits into records. */
+#define WOLF_WRITE_SLICE (1u << 20)
+
+/* TLS 1.3 suites first (wolfSSL orders by this list), then the TLS 1.2
+   AEAD suites with forward secrecy. wolfSSL uses its own suite names. */
+static const char WOLF_SUITES_ECDHE[] =
+    "TLS13-AES128-GCM-SHA256:TLS13-AES256-GCM-SHA384:TLS13-CHACHA20-POLY1305-SHA256:"
+    "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:"
+    "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"
+    "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305";
+static const char WOLF_SUITES_DHE[] =
+    ":DHE-RSA-AES128-GCM-SHA256:DHE-RSA-AES256-GCM-SHA384:DHE-RSA-CHACHA20-POLY1305";
+
+/* x25519, secp256r1, secp384r1, secp521r1 — and no FFDHE group, which is
+   what lets a wolfSSL server use custom DH parameters. */
+static const int WOLF_GROUPS[] = { WOLFSSL_ECC_X25519, WOLFSSL_ECC_SECP256R1,
+                                   WOLFSSL_ECC_SECP384R1, WOLFSSL_ECC_SECP521R1 };
+#define WOLF_N_GROUPS ((int)(sizeof WOLF_GROUPS / sizeof WOLF_GROUPS[0]))
+
+/* The longest chain we hand to svc->verify (leaf .. anchor). */
+#define WOLF_MAX_CHAIN 16
+
+typedef struct wolf_ctx {
+    bool is_server;
+    uint16_t min_version, max_version;
+    WOLFSSL_CTX *ctx; /* every connection is made from it */
+    /* Copies of the trust anchors (DER and parsed), to name the anchor at
+       the end of a verified chain. */
+    polytls_drv_blob *anchors;
+    WOLFSSL_X509 **anchor_x509;
+    size_t n_anchors;
+} wolf_ctx;
+
+typedef struct wolf_conn {
+    const wolf_ctx *w;
+    WOLFSSL *ssl;
+    polytls_core_conn *core;
+    bool is_server;
+    bool handshake_done;
+    /* The name the peer's leaf must match (client), NUL-terminated copy. */
+    char *verify_name;
+    bool verify_is_ip;
+    /* Set when our own callbacks decided the failure (their message is
+       already in the core); the library's text is then only appended. */
+    bool callback_failed;
+    bool send_no_memory;      /* svc->io_send said NO_MEMORY */
+    /* The coroutine the client's handshake step runs on, while one is
+       suspended inside the certificate callback; and that step's result. */
+    polytls_coro *co;
+    int co_ret;
+    /* The last received alert already reported (wolfSSL keeps only the
+       latest one; a change means a new alert). */
+    WOLFSSL_ALERT last_rx_seen;
+    /* Where the input stands in the record stream (see wolf_io_recv). */
+    uint8_t rec_hdr[5];
+    size_t rec_hdr_len;
+    size_t rec_left;
+} wolf_conn;
+
+/* ------------------------------------------------------------------------ */
+/* Small helpers                                                             */
+/* ------------------------------------------------------------------------ */
+
+/* The library's text for an error code (never NULL). */
+static const char *wolf_error_text(int err, char *buf, size_t n)
+{
+    char tmp[WOLFSSL_MAX_ERROR_SZ];
+    memset(tmp, 0, sizeof tmp);
+    wolfSSL_ERR_error_string_n((unsigned long)(long)err, tmp, sizeof tmp);
+    snprintf(buf, n, "%s", tmp[0] ? tmp : "unknown wolfSSL error");
+    return buf;
+}
+
+/* A chain's certificates as one buffer of concatenated DER, the form
+   wolfSSL's *_chain_buffer_format(ASN1) loaders take. */
+static uint8_t *wolf_concat_chain(const polytls_drv_chain *chain, size_t *len)
+{
+    size_t total = 0;
+    for (size_t i = 0; i < chain->n; i++) {
+        if (chain->certs[i].len > (size_t)LONG_MAX - total)
+            return NULL;
+        total += chain->certs[i].len;
+    }
+    uint8_t *buf = malloc(total ? total : 1);
+    if (!buf)
+        return NULL;
+    size_t off = 0;
+    for (size_t i = 0; i < chain->n; i++) {
+        memcpy(buf + off, chain->certs[i].data, chain->certs[i].len);
+        off += chain->certs[i].len;
+    }
+    *len = total;
+    return buf;
+}
+
+/* Loads chain + key into one connection and checks they belong together:
+   wolfSSL accepts a key that does not match the leaf, only
+   wolfSSL_check_private_key notices. Message through svc->set_error. */
+static polytls_status wolf_use_chain(wolf_conn *c, const polytls_drv_chain *chain)
+{
+    size_t len = 0;
+    uint8_t *der = wolf_concat_chain(chain, &len);
+    if (!der) {
+        svc->set_error(c->core, "wolfSSL: out of memory copying the certificate chain");
+        return POLYTLS_ERR_NO_MEMORY;
+    }
+    int rc = wolfSSL_use_certificate_chain_buffer_format(c->ssl, der, (long)len,
+                                                         WOLFSSL_FILETYPE_ASN1);
+    free(der);
+    if (rc != WOLFSSL_SUCCESS) {
+        char t[96];
+        svc->set_error(c->core, "wolfSSL refused the certificate chain: %s",
+                       wolf_error_text(rc, t, sizeof t));
+        wolfSSL_ERR_clear_error();
+        return POLYTLS_ERR_BAD_ENCODING;
+    }
+    if (chain->key.len > (size_t)LONG_MAX ||
+        wolfSSL_use_PrivateKey_buffer(c->ssl, chain->key.data, (long)chain->key.len,
+                                      WOLFSSL_FILETYPE_ASN1) != WOLFSSL_SUCCESS) {
+        svc->set_error(c->core, "wolfSSL refused the private key (PKCS#8, PKCS#1 or SEC1 DER expected)");
+        wolfSSL_ERR_clear_error();
+        return POLYTLS_ERR_BAD_ENCODING;
+    }
+    if (wolfSSL_check_private_key(c->ssl) != WOLFSSL_SUCCESS) {
+        svc->set_error(c->core, "wolfSSL: the private key does not belong to the leaf certificate");
+        wolfSSL_ERR_clear_error();
+        return POLYTLS_ERR_KEY_MISMATCH;
+    }
+    return POLYTLS_OK;
+}
+
+/* Reports a received alert that has not been reported yet. wolfSSL keeps
+   only the latest one (wolfSSL_get_alert_history), so this runs after every
+   library call. Returns true if the alert is fatal. */
+static bool wolf_report_alert(wolf_conn *c)
+{
+    WOLFSSL_ALERT_HISTORY h;
+    memset(&h, 0, sizeof h);
+    if (wolfSSL_get_alert_history(c->ssl, &h) != WOLFSSL_SUCCESS)
+        return false;
+    if (h.last_rx.code == c->last_rx_seen.code && h.last_rx.level == c->last_rx_seen.level)
+        return false;
+    c->last_rx_seen = h.last_rx;
+    if (h.last_rx.code < 0 || h.last_rx.code > 255)
+        return false;
+    if (h.last_rx.code == 0) /* close_notify is reported as CLOSED instead */
+        return false;
+    polytls_alert_level level = h.last_rx.level == 1 ? POLYTLS_ALERT_LEVEL_WARNING
+                                                     : POLYTLS_ALERT_LEVEL_FATAL;
+    svc->peer_alert(c->core, (polytls_alert)h.last_rx.code, level);
+    return level == POLYTLS_ALERT_LEVEL_FATAL;
+}
+
+/* After a call failed with err (not WANT_READ): what advance() reports. */
+static polytls_drv_rc wolf_failure(wolf_conn *c, int err, const char *what)
+{
+    bool fatal_rx = wolf_report_alert(c);
+    /* Only the error code tells a close_notify: wolfSSL_get_shutdown()
+       reports both directions shut after any fatal error too. */
+    if (err == WOLFSSL_ERROR_ZERO_RETURN) {
+        wolfSSL_ERR_clear_error();
+        return POLYTLS_DRV_CLOSED;
+    }
+    if (fatal_rx || err == FATAL_ERROR) {
+        wolfSSL_ERR_clear_error();
+        if (fatal_rx)
+            return POLYTLS_DRV_PEER_ALERT;
+    }
+    char t[96];
+    wolf_error_text(err, t, sizeof t);
+    if (!c->callback_failed) {
+        if (c->send_no_memory)
+            svc->set_error(c->core, "wolfSSL %s failed: out of memory queueing output", what);
+        else
+            svc->set_error(c->core, "wolfSSL %s failed: %s (%d)", what, t, err);
+    }
+    wolfSSL_ERR_clear_error();
+    return POLYTLS_DRV_FAILED;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Transport callbacks: bytes only through the core's buffers                */
+/* ------------------------------------------------------------------------ */
+
+/* Hands wolfSSL one record at a time (header, then body) and, before each
+   new piece, reports an alert the previous record carried: wolfSSL keeps
+   only the latest received alert, so this is what lets several alerts in
+   one flight each reach svc->peer_alert. */
+static int wolf_io_recv(WOLFSSL *ssl, char *buf, int sz, void *arg)
+{
+    (void)ssl;
+    wolf_conn *c = arg;
+    if (sz <= 0)
+        return 0;
+    wolf_report_alert(c);
+    size_t want = (size_t)sz;
+    bool in_header = c->rec_left == 0;
+    size_t limit = in_header ? sizeof c->rec_hdr - c->rec_hdr_len : c->rec_left;
+    if (want > limit)
+        want = limit;
+    size_t n = svc->io_recv(c->core, (uint8_t *)buf, want);
+    if (n == 0)
+        return WOLFSSL_CBIO_ERR_WANT_READ;
+    if (in_header) {
+        memcpy(c->rec_hdr + c->rec_hdr_len, buf, n);
+        c->rec_hdr_len += n;
+        if (c->rec_hdr_len == sizeof c->rec_hdr) {
+            c->rec_left = (size_t)c->rec_hdr[3] << 8 | c->rec_hdr[4];
+            c->rec_hdr_len = 0;
+        }
+    } else {
+        c->rec_left -= n;
+    }
+    return (int)n;
+}
+
+static int wolf_io_send(WOLFSSL *ssl, char *buf, int sz, void *arg)
+{
+    (void)ssl;
+    wolf_conn *c = arg;
+    if (sz <= 0)
+        return 0;
+    if (svc->io_send(c->core, (const uint8_t *)buf, (size_t)sz) != POLYTLS_OK) {
+        c->send_no_memory = true;
+        return WOLFSSL_CBIO_ERR_GENERAL;
+    }
+    return sz;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Verification                                                              */
+/* ------------------------------------------------------------------------ */
+
+
+/* The verified chain, leaf first and anchor last, rebuilt from what the
+ * peer sent (the store context's certs, leaf first) and our anchors: from
+ * the leaf, follow issuer names, preferring an anchor (as wolfSSL does)
+ * over a sent certificate, until an anchor is reached.
+ * Not wolfSSL_X509_STORE_CTX_get_chain: in 5.5 the objects it builds leak
+ * once both sides present certificates. */
+typedef struct wolf_chain {
+    polytls_drv_blob certs[WOLF_MAX_CHAIN];
+    WOLFSSL_X509 *x509[WOLF_MAX_CHAIN];
+    size_t n;
+} wolf_chain;
+
+static void wolf_chain_free(wolf_chain *ch)
+{
+    for (size_t i = 0; i < ch->n; i++)
+        wolfSSL_X509_free(ch->x509[i]);
+    ch->n = 0;
+}
+
+static bool wolf_chain_push(wolf_chain *ch, const uint8_t *der, size_t len)
+{
+    if (ch->n == WOLF_MAX_CHAIN || len > INT_MAX)
+        return false;
+    WOLFSSL_X509 *x = wolfSSL_X509_d2i(NULL, der, (int)len);
+    if (!x)
+        return false;
+    ch->certs[ch->n].data = der;
+    ch->certs[ch->n].len = len;
+    ch->x509[ch->n] = x;
+    ch->n++;
+    return true;
+}
+
+static bool wolf_chain_build(const wolf_ctx *w, WOLFSSL_X509_STORE_CTX *store, wolf_chain *ch)
+{
+    int total = store->totalCerts;
+    if (total <= 0 || !store->certs ||
+        !wolf_chain_push(ch, store->certs[0].buffer, store->certs[0].length))
+        return false;
+    bool used[WOLF_MAX_CHAIN] = { true };
+    for (;;) {
+        const polytls_drv_blob *top = &ch->certs[ch->n - 1];
+        for (size_t a = 0; a < w->n_anchors; a++)
+            if (w->anchors[a].len == top->len && memcmp(w->anchors[a].data, top->data, top->len) == 0)
+                return true; /* the peer sent the anchor itself */
+        WOLFSSL_X509_NAME *issuer = wolfSSL_X509_get_issuer_name(ch->x509[ch->n - 1]);
+        for (size_t a = 0; a < w->n_anchors; a++)
+            if (wolfSSL_X509_NAME_cmp(issuer, wolfSSL_X509_get_subject_name(w->anchor_x509[a])) == 0)
+                return wolf_chain_push(ch, w->anchors[a].data, w->anchors[a].len);
+        bool found = false;
+        for (int i = 1; i < total && i < WOLF_MAX_CHAIN && !found; i++) {
+            if (used[i])
+                continue;
+            WOLFSSL_X509 *x = wolfSSL_X509_d2i(NULL, store->certs[i].buffer, store->certs[i].length);
+            found = x && wolfSSL_X509_NAME_cmp(issuer, wolfSSL_X509_get_subject_name(x)) == 0;
+            wolfSSL_X509_free(x);
+            if (found) {
+                used[i] = true;
+                if (!wolf_chain_push(ch, store->certs[i].buffer, store->certs[i].length))
+                    return false;
+            }
+        }
+        if (!found)
+            return false;
+    }
+}
+
+/* The leaf's turn: svc->verify. Returns
+   wolfSSL's verdict: 1 accept, 0 refuse. */
+static int wolf_verify_leaf(wolf_conn *c, WOLFSSL_X509_STORE_CTX *store)
+{
+    if (c->is_server && store->totalCerts <= 0) {
+        /* A client without a certificate, which wolfSSL already found
+           acceptable (optional client authentication): nothing to verify. */
+        return 1;
+    }
+    wolf_chain ch;
+    memset(&ch, 0, sizeof ch);
+    if (!wolf_chain_build(c->w, store, &ch)) {
+        wolf_chain_free(&ch);
+        svc->set_error(c->core, "could not rebuild the chain wolfSSL verified (out of memory?)");
+        c->callback_failed = true;
+        wolfSSL_ERR_clear_error();
+        return 0;
+    }
+    polytls_alert alert = POLYTLS_ALERT_BAD_CERTIFICATE;
+    bool accepted = svc->verify(c->core, ch.certs, ch.n, &alert);
+    wolf_chain_free(&ch);
+    if (!accepted) {
+        /* wolfSSL sends bad_certificate(42) on a refusal, the only alert
+           send_alert(in_verify) accepts; the core wrote the message. */
+        c->callback_failed = true;
+        return 0;
+    }
+    return 1;
+}
+
+/* wolfSSL calls this once per certificate (this build has
+   WOLFSSL_ALWAYS_VERIFY_CB and WOLFSSL_VERIFY_CB_ALL_CERTS), leaf last, and
+   its return value overrides the library's verdict: so every call answers
+   preverify, and only the leaf's call after a passing library check goes
+   further. */
+static int wolf_verify_cb(int preverify, WOLFSSL_X509_STORE_CTX *store)
+{
+    WOLFSSL *ssl = wolfSSL_X509_STORE_CTX_get_ex_data(store, wolfSSL_get_ex_data_X509_STORE_CTX_idx());
+    wolf_conn *c = ssl ? wolfSSL_GetIOReadCtx(ssl) : NULL;
+    if (!c)
+        return 0;
+    if (!preverify)
+        return 0;
+    if (wolfSSL_X509_STORE_CTX_get_error_depth(store) != 0)
+        return 1;
+    return wolf_verify_leaf(c, store);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Client certificate                                                        */
+/* ------------------------------------------------------------------------ */
+
+/* Runs when the client answers a CertificateRequest (TLS 1.2: as the
+ * request is read; TLS 1.3: as our Certificate is about to be written),
+ * registered with wolfSSL_CTX_set_cert_cb:
+ *  - it never returns -1 (that spins wolfSSL_connect forever in TLS 1.2):
+ *    while the user has not answered, the coroutine the handshake runs on
+ *    yields back to advance();
+ *  - the chosen chain is loaded into this connection only
+ *    (wolfSSL_CTX_set_client_cert_cb would load it into the shared
+ *    context in TLS 1.3).
+ * wolfSSL 5.5 limit: in TLS 1.3 a registered callback makes wolfSSL promise
+ * a certificate as soon as the request arrives, so "no certificate" cannot
+ * be answered any more; the callback then fails (wolfSSL sends
+ * internal_error) instead of failing later without any alert. */
+static int wolf_cert_cb(WOLFSSL *ssl, void *arg)
+{
+    (void)arg;
+    wolf_conn *c = wolfSSL_GetIOReadCtx(ssl);
+    if (!c || c->is_server)
+        return 1;
+    /* No CA names: wolfSSL 5.5 keeps the names of a TLS 1.2 request only as
+       text (wolfSSL_get_client_CA_list gives names without entries, whose
+       DER is an empty SEQUENCE) and reads none in TLS 1.3. Passing made-up
+       DER would make the core refuse chains that do reach a named root. */
+    const polytls_drv_chain *chain = NULL;
+    while (svc->client_cert_request(c->core, NULL, 0, &chain) == POLYTLS_DRV_CERT_PENDING) {
+        if (!c->co) {
+            svc->set_error(c->core, "wolfSSL cannot wait for a client certificate without a coroutine");
+            c->callback_failed = true;
+            return 0;
+        }
+        svc->coro_yield(c->co);
+    }
+    if (!chain) {
+        if (wolfSSL_version(ssl) == 0x0304) {
+            svc->set_error(c->core, "wolfSSL 5.5 cannot answer a TLS 1.3 certificate request with no certificate");
+            c->callback_failed = true;
+            return 0;
+        }
+        return 1; /* TLS 1.2: wolfSSL sends an empty Certificate */
+    }
+    if (wolf_use_chain(c, chain) != POLYTLS_OK) {
+        c->callback_failed = true;
+        return 0;
+    }
+    return 1;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Driver ops                                                                */
+/* ------------------------------------------------------------------------ */
+
+static polytls_status wolf_init(const polytls_core_services *services, polytls_drv_info *info)
+{
+    svc = services;
+    /* Never let the library print (it only would if debugging were on). */
+    wolfSSL_Debugging_OFF();
+    if (wolfSSL_Init() != WOLFSSL_SUCCESS) {
+        snprintf(info->version, sizeof info->version, "wolfSSL_Init failed");
+        return POLYTLS_ERR_BACKEND_UNAVAILABLE;
+    }
+    snprintf(info->version, sizeof info->version, "wolfSSL %s", wolfSSL_lib_version());
+    info->capabilities = POLYTLS_CAP_ASYNC_SERVER_CERT | POLYTLS_CAP_CUSTOM_DH;
+    /* Asynchronous client certificates need the core's coroutines. */
+    if (services->coro_new && services->coro_resume && services->coro_yield && services->coro_free)
+        info->capabilities |= POLYTLS_CAP_ASYNC_CLIENT_CERT;
+    return POLYTLS_OK;
+}
+
+static void wolf_ctx_fini(void *ctx)
+{
+    wolf_ctx *w = ctx;
+    if (!w)
+        return;
+    wolfSSL_CTX_free(w->ctx);
+    for (size_t i = 0; i < w->n_anchors; i++) {
+        wolfSSL_X509_free(w->anchor_x509[i]);
+        free((void *)w->anchors[i].data);
+    }
+    free(w->anchors);
+    free(w->anchor_x509);
+    free(w);
+}
+
+/* Builds the stack of trust-anchor subjects the server names in its TLS 1.2
+   CertificateRequest. */
+static polytls_status wolf_set_ca_names(WOLFSSL_CTX *ctx, const polytls_drv_config *cfg,
+                                        char *err, size_t errlen)
+{
+    WOLF_STACK_OF(WOLFSSL_X509_NAME) *sk = wolfSSL_sk_X509_NAME_new(NULL);
+    if (!sk) {
+        snprintf(err, errlen, "wolfSSL: out of memory for the CA name list");
+        return POLYTLS_ERR_NO_MEMORY;
+    }
+    for (size_t i = 0; i < cfg->n_trust; i++) {
+        WOLFSSL_X509 *x = wolfSSL_X509_d2i(NULL, cfg->trust[i].data, (int)cfg->trust[i].len);
+        WOLFSSL_X509_NAME *name = x ? wolfSSL_X509_NAME_dup(wolfSSL_X509_get_subject_name(x)) : NULL;
+        wolfSSL_X509_free(x);
+        if (!name || wolfSSL_sk_X509_NAME_push(sk, name) <= 0) {
+            if (name)
+                wolfSSL_X509_NAME_free(name);
+            wolfSSL_sk_X509_NAME_pop_free(sk, wolfSSL_X509_NAME_free);
+            snprintf(err, errlen, "wolfSSL could not take the subject of trust anchor %zu", i);
+            wolfSSL_ERR_clear_error();
+            return POLYTLS_ERR_BAD_ENCODING;
+        }
+    }
+    wolfSSL_CTX_set_client_CA_list(ctx, sk); /* the context owns it now */
+    return POLYTLS_OK;
+}
+
+/* A context with everything both sides pin: the version range (by the
+   method for one version, by the flexible method plus a minimum for both),
+   the suites, the groups, no resumption; and for a client, verification
+   and the certificate hook. NULL with err set on failure. */
+static WOLFSSL_CTX *wolf_new_ctx(bool is_server, uint16_t min_version, uint16_t max_version, bool dhe,
+                                 char *err, size_t errlen)
+{
+    WOLFSSL_METHOD *method;
+    if (max_version == 0x0303)
+        method = is_server ? wolfTLSv1_2_server_method() : wolfTLSv1_2_client_method();
+    else if (min_version == 0x0304)
+        method = is_server ? wolfTLSv1_3_server_method() : wolfTLSv1_3_client_method();
+    else
+        method = is_server ? wolfSSLv23_server_method() : wolfSSLv23_client_method();
+    WOLFSSL_CTX *ctx = method ? wolfSSL_CTX_new(method) : NULL;
+    if (!ctx) {
+        snprintf(err, errlen, "wolfSSL: could not create a context (out of memory?)");
+        wolfSSL_ERR_clear_error();
+        return NULL;
+    }
+    const char *failed = NULL;
+    if (min_version == 0x0303 && max_version == 0x0304 &&
+        wolfSSL_CTX_SetMinVersion(ctx, WOLFSSL_TLSV1_2) != WOLFSSL_SUCCESS)
+        failed = "setting the minimum version";
+
+    char suites[sizeof WOLF_SUITES_ECDHE + sizeof WOLF_SUITES_DHE];
+    snprintf(suites, sizeof suites, "%s%s", WOLF_SUITES_ECDHE, dhe ? WOLF_SUITES_DHE : "");
+    if (!failed && wolfSSL_CTX_set_cipher_list(ctx, suites) != WOLFSSL_SUCCESS)
+        failed = "setting the cipher suites";
+    /* The groups: the key-share preference (TLS 1.3 only: the call fails on
+       a TLS 1.2 context) and supported_groups (an explicit list replaces
+       wolfSSL's default one, which has FFDHE groups). */
+    if (!failed && max_version == 0x0304 &&
+        wolfSSL_CTX_set_groups(ctx, (int *)WOLF_GROUPS, WOLF_N_GROUPS) != WOLFSSL_SUCCESS)
+        failed = "setting the key-share groups";
+    for (int i = 0; !failed && i < WOLF_N_GROUPS; i++)
+        if (wolfSSL_CTX_UseSupportedCurve(ctx, (word16)WOLF_GROUPS[i]) != WOLFSSL_SUCCESS)
+            failed = "setting the supported groups";
+    /* No resumption yet: no session cache, no tickets either way. */
+    if (!failed) {
+        wolfSSL_CTX_set_session_cache_mode(ctx, WOLFSSL_SESS_CACHE_OFF);
+        if (wolfSSL_CTX_NoTicketTLSv12(ctx) != WOLFSSL_SUCCESS)
+            failed = "turning TLS 1.2 session tickets off";
+        /* TLS 1.3 tickets are issued by servers only (the call fails on a
+           client context); unlike its neighbours it returns 0 on success. */
+        else if (is_server && max_version == 0x0304 && wolfSSL_CTX_no_ticket_TLSv13(ctx) != 0)
+            failed = "turning TLS 1.3 session tickets off";
+    }
+    if (!failed && !is_server) {
+        /* No DH group under 2048 bits (OpenSSL's default level says the same). */
+        if (wolfSSL_CTX_SetMinDhKey_Sz(ctx, 2048) != WOLFSSL_SUCCESS)
+            failed = "setting the minimum DH size";
+        wolfSSL_CTX_set_verify(ctx, WOLFSSL_VERIFY_PEER, wolf_verify_cb);
+        wolfSSL_CTX_set_cert_cb(ctx, wolf_cert_cb, NULL);
+    }
+    if (failed) {
+        snprintf(err, errlen, "wolfSSL failed %s", failed);
+        wolfSSL_CTX_free(ctx);
+        wolfSSL_ERR_clear_error();
+        return NULL;
+    }
+    return ctx;
+}
+
+/* Keeps the anchors (DER and parsed) for wolf_chain_build. */
+static polytls_status wolf_keep_anchors(wolf_ctx *w, const polytls_drv_config *cfg, char *err, size_t errlen)
+{
+    if (cfg->n_trust == 0)
+        return POLYTLS_OK;
+    w->anchors = calloc(cfg->n_trust, sizeof *w->anchors);
+    w->anchor_x509 = calloc(cfg->n_trust, sizeof *w->anchor_x509);
+    if (!w->anchors || !w->anchor_x509) {
+        snprintf(err, errlen, "wolfSSL: out of memory copying the trust anchors");
+        return POLYTLS_ERR_NO_MEMORY;
+    }
+    for (size_t i = 0; i < cfg->n_trust; i++) {
+        const polytls_drv_blob *t = &cfg->trust[i];
+        uint8_t *der = t->len <= INT_MAX ? malloc(t->len ? t->len : 1) : NULL;
+        if (!der) {
+            snprintf(err, errlen, "wolfSSL: out of memory copying the trust anchors");
+            return POLYTLS_ERR_NO_MEMORY;
+        }
+        memcpy(der, t->data, t->len);
+        WOLFSSL_X509 *x = wolfSSL_X509_d2i(NULL, der, (int)t->len);
+        if (!x) {
+            free(der);
+            snprintf(err, errlen, "wolfSSL could not parse trust anchor %zu", i);
+            return POLYTLS_ERR_BAD_ENCODING;
+        }
+        w->anchors[w->n_anchors].data = der;
+        w->anchors[w->n_anchors].len = t->len;
+        w->anchor_x509[w->n_anchors] = x;
+        w->n_anchors++;
+    }
+    return POLYTLS_OK;
+}
+
+static polytls_status wolf_ctx_init(const polytls_drv_config *cfg, void **out, char *err, size_t errlen)
+{
+    if (cfg->min_version < 0x0303 || cfg->max_version > 0x0304 || cfg->min_version > cfg->max_version) {
+        snprintf(err, errlen, "wolfSSL: version range 0x%04x..0x%04x is not within TLS 1.2..1.3",
+                 cfg->min_version, cfg->max_version);
+        return POLYTLS_ERR_UNSUPPORTED;
+    }
+    wolf_ctx *w = calloc(1, sizeof *w);
+    if (!w) {
+        snprintf(err, errlen, "wolfSSL: out of memory");
+        return POLYTLS_ERR_NO_MEMORY;
+    }
+    w->is_server = cfg->is_server;
+    w->min_version = cfg->min_version;
+    w->max_version = cfg->max_version;
+    polytls_status st;
+
+    /* A client offers the DHE suites too (a server enables them only with
+       its own DH parameters). */
+    bool dhe = cfg->is_server ? cfg->dh_params.len > 0 : true;
+    w->ctx = wolf_new_ctx(cfg->is_server, w->min_version, w->max_version, dhe, err, errlen);
+    if (!w->ctx) {
+        wolf_ctx_fini(w);
+        return POLYTLS_ERR_INTERNAL;
+    }
+    for (size_t i = 0; i < cfg->n_trust; i++) {
+        if (cfg->trust[i].len > (size_t)LONG_MAX ||
+            wolfSSL_CTX_load_verify_buffer(w->ctx, cfg->trust[i].data, (long)cfg->trust[i].len,
+                                           WOLFSSL_FILETYPE_ASN1) != WOLFSSL_SUCCESS) {
+            snprintf(err, errlen, "wolfSSL refused trust anchor %zu", i);
+            st = POLYTLS_ERR_BAD_ENCODING;
+            goto fail;
+        }
+    }
+    st = wolf_keep_anchors(w, cfg, err, errlen);
+    if (st != POLYTLS_OK)
+        goto fail;
+    if (!cfg->is_server) {
+        wolfSSL_ERR_clear_error();
+        *out = w;
+        return POLYTLS_OK;
+    }
+    if (cfg->client_auth == POLYTLS_CLIENT_AUTH_NONE) {
+        wolfSSL_CTX_set_verify(w->ctx, WOLFSSL_VERIFY_NONE, NULL);
+    } else {
+        int mode = WOLFSSL_VERIFY_PEER;
+        if (cfg->client_auth == POLYTLS_CLIENT_AUTH_REQUIRED)
+            mode |= WOLFSSL_VERIFY_FAIL_IF_NO_PEER_CERT;
+        wolfSSL_CTX_set_verify(w->ctx, mode, wolf_verify_cb);
+        if (cfg->send_ca_names && cfg->n_trust > 0) {
+            st = wolf_set_ca_names(w->ctx, cfg, err, errlen);
+            if (st != POLYTLS_OK)
+                goto fail;
+        }
+    }
+    if (cfg->dh_params.len > 0) {
+        if (cfg->dh_params.len > (size_t)LONG_MAX ||
+            wolfSSL_CTX_SetTmpDH_buffer(w->ctx, cfg->dh_params.data, (long)cfg->dh_params.len,
+                                        WOLFSSL_FILETYPE_ASN1) != WOLFSSL_SUCCESS) {
+            snprintf(err, errlen, "wolfSSL refused the DH parameters (PKCS#3 DER, >= 1024 bits)");
+            st = POLYTLS_ERR_BAD_ENCODING;
+            goto fail;
+        }
+    }
+    wolfSSL_ERR_clear_error();
+    *out = w;
+    return POLYTLS_OK;
+
+fail:
+    wolfSSL_ERR_clear_error();
+    wolf_ctx_fini(w);
+    return st;
+}
+
+static void wolf_conn_fini(void *conn)
+{
+    wolf_conn *c = conn;
+    if (!c)
+        return;
+    /* A suspended coroutine holds nothing of ours on its stack (the
+       certificate callback keeps no allocation across its yield), so
+       abandoning it is safe. */
+    if (c->co)
+        svc->coro_free(c->co);
+    if (c->ssl && c->handshake_done) {
+        /* A quiet shutdown sends nothing; it lets wolfSSL release what it
+           keeps for a session (wolfSSL_free alone leaks the verified chain
+           built during the handshake). */
+        wolfSSL_set_quiet_shutdown(c->ssl, 1);
+        (void)wolfSSL_shutdown(c->ssl);
+    }
+    wolfSSL_free(c->ssl);
+    free(c->verify_name);
+    free(c);
+    wolfSSL_ERR_clear_error();
+}
+
+static polytls_status wolf_conn_init(void *ctx, polytls_core_conn *core, const polytls_drv_conn_config *cc,
+                                     void **out)
+{
+    wolf_ctx *w = ctx;
+    wolf_conn *c = calloc(1, sizeof *c);
+    if (!c) {
+        svc->set_error(core, "wolfSSL: out of memory");
+        return POLYTLS_ERR_NO_MEMORY;
+    }
+    c->core = core;
+    c->w = w;
+    c->is_server = w->is_server;
+    c->ssl = wolfSSL_new(w->ctx);
+    if (!c->ssl) {
+        free(c);
+        wolfSSL_ERR_clear_error();
+        svc->set_error(core, "wolfSSL: could not create a connection (out of memory?)");
+        return POLYTLS_ERR_NO_MEMORY;
+    }
+    wolfSSL_SSLSetIORecv(c->ssl, wolf_io_recv);
+    wolfSSL_SSLSetIOSend(c->ssl, wolf_io_send);
+    /* The read context doubles as the way back from wolfSSL's callbacks. */
+    wolfSSL_SetIOReadCtx(c->ssl, c);
+    wolfSSL_SetIOWriteCtx(c->ssl, c);
+    WOLFSSL_ALERT_HISTORY h;
+    memset(&h, 0, sizeof h);
+    wolfSSL_get_alert_history(c->ssl, &h);
+    c->last_rx_seen = h.last_rx;
+
+    polytls_status st = POLYTLS_OK;
+    if (c->is_server) {
+        if (!cc->chain) {
+            svc->set_error(core, "wolfSSL: a server connection needs a certificate chain");
+            st = POLYTLS_ERR_INTERNAL;
+        } else {
+            st = wolf_use_chain(c, cc->chain);
+        }
+    } else {
+        if (cc->sni && wolfSSL_UseSNI(c->ssl, WOLFSSL_SNI_HOST_NAME, cc->sni,
+                                      (unsigned short)strlen(cc->sni)) != WOLFSSL_SUCCESS) {
+            svc->set_error(core, "wolfSSL refused the SNI name");
+            st = POLYTLS_ERR_INTERNAL;
+        }
+        if (st == POLYTLS_OK && cc->verify_name) {
+            c->verify_name = strdup(cc->verify_name);
+            c->verify_is_ip = cc->verify_is_ip;
+            int rc;
+            if (!c->verify_name) {
+                svc->set_error(core, "wolfSSL: out of memory");
+                st = POLYTLS_ERR_NO_MEMORY;
+            } else if (cc->verify_is_ip) {
+                rc = wolfSSL_X509_VERIFY_PARAM_set1_ip_asc(wolfSSL_get0_param(c->ssl), cc->verify_name);
+                if (rc != WOLFSSL_SUCCESS) {
+                    svc->set_error(core, "wolfSSL refused the IP address \"%s\"", cc->verify_name);
+                    st = POLYTLS_ERR_INTERNAL;
+                }
+            } else {
+                rc = wolfSSL_check_domain_name(c->ssl, cc->verify_name);
+                if (rc != WOLFSSL_SUCCESS) {
+                    svc->set_error(core, "wolfSSL refused the host name \"%s\"", cc->verify_name);
+                    st = POLYTLS_ERR_INTERNAL;
+                }
+            }
+        }
+        if (st == POLYTLS_OK && cc->chain)
+            st = wolf_use_chain(c, cc->chain);
+    }
+    if (st != POLYTLS_OK) {
+        wolf_conn_fini(c);
+        return st;
+    }
+    wolfSSL_ERR_clear_error();
+    *out = c;
+    return POLYTLS_OK;
+}
+
+/* One handshake step; on the client it runs on a coroutine so that the
+   certificate callback can yield. */
+static void wolf_handshake_step(void *arg)
+{
+    wolf_conn *c = arg;
+    c->co_ret = wolfSSL_negotiate(c->ssl);
+}
+
+/* Returns true when the step finished (result in c->co_ret), false when
+   it is suspended waiting for the user's certificate. */
+static bool wolf_run_handshake(wolf_conn *c, bool *no_memory)
+{
+    *no_memory = false;
+    bool can_pause = !c->is_server && svc->coro_new && svc->coro_resume && svc->coro_yield &&
+                     svc->coro_free;
+    if (!can_pause) {
+        wolf_handshake_step(c);
+        return true;
+    }
+    if (!c->co && svc->coro_new(&c->co, wolf_handshake_step, c) != POLYTLS_OK) {
+        c->co = NULL;
+        *no_memory = true;
+        return true;
+    }
+    if (!svc->coro_resume(c->co))
+        return false;
+    svc->coro_free(c->co);
+    c->co = NULL;
+    return true;
+}
+
+/* Reads every record available after the handshake. */
+static polytls_drv_rc wolf_read_all(wolf_conn *c)
+{
+    for (;;) {
+        uint8_t *p = svc->app_reserve(c->core, WOLF_READ_CHUNK);
+        if (!p) {
+            svc->set_error(c->core, "out of memory for received application data");
+            return POLYTLS_DRV_FAILED;
+        }
+        int n = wolfSSL_read(c->ssl, p, WOLF_READ_CHUNK);
+        svc->app_commit(c->core, n > 0 ? (size_t)n : 0);
+        if (n > 0) {
+            wolf_report_alert(c); /* a warning read along the way */
+            continue;
+        }
+        int err = wolfSSL_get_error(c->ssl, n);
+        if (err == WOLFSSL_ERROR_WANT_READ || err == WOLFSSL_ERROR_WANT_WRITE) {
+            wolf_report_alert(c);
+            wolfSSL_ERR_clear_error();
+            return POLYTLS_DRV_AGAIN;
+        }
+        return wolf_failure(c, err, "read");
+    }
+}
+
+static polytls_drv_rc wolf_advance(void *conn, bool *handshake_done)
+{
+    wolf_conn *c = conn;
+    if (!c->handshake_done) {
+        bool no_memory;
+        if (!wolf_run_handshake(c, &no_memory))
+            return POLYTLS_DRV_PAUSED;
+        if (no_memory) {
+            svc->set_error(c->core, "out of memory creating the handshake coroutine");
+            return POLYTLS_DRV_FAILED;
+        }
+        if (c->callback_failed && c->co_ret == WOLFSSL_SUCCESS) {
+            /* Our certificate callback failed where wolfSSL cannot be
+               stopped; its message is in the core already. */
+            wolfSSL_ERR_clear_error();
+            return POLYTLS_DRV_FAILED;
+        }
+        if (c->co_ret != WOLFSSL_SUCCESS) {
+            int err = wolfSSL_get_error(c->ssl, c->co_ret);
+            if ((err == WOLFSSL_ERROR_WANT_READ || err == WOLFSSL_ERROR_WANT_WRITE) && !c->callback_failed) {
+                wolf_report_alert(c);
+                wolfSSL_ERR_clear_error();
+                return POLYTLS_DRV_AGAIN;
+            }
+            return wolf_failure(c, err, "handshake");
+        }
+        wolf_report_alert(c);
+        c->handshake_done = true;
+        *handshake_done = true;
+    }
+    *handshake_done = true;
+    return wolf_read_all(c);
+}
+
+static polytls_status wolf_write_app(void *conn, const uint8_t *data, size_t len)
+{
+    wolf_conn *c = conn;
+    while (len > 0) {
+        int slice = (int)(len > WOLF_WRITE_SLICE ? WOLF_WRITE_SLICE : len);
+        int n = wolfSSL_write(c->ssl, data, slice);
+        if (n <= 0) {
+            int err = wolfSSL_get_error(c->ssl, n);
+            char t[96];
+            wolfSSL_ERR_clear_error();
+            if (c->send_no_memory) {
+                svc->set_error(c->core, "out of memory queueing encrypted data");
+                return POLYTLS_ERR_NO_MEMORY;
+            }
+            svc->set_error(c->core, "wolfSSL_write failed: %s (%d)", wolf_error_text(err, t, sizeof t), err);
+            return POLYTLS_ERR_INTERNAL;
+        }
+        data += n;
+        len -= (size_t)n;
+    }
+    return POLYTLS_OK;
+}
+
+static polytls_status wolf_close_notify(void *conn)
+{
+    wolf_conn *c = conn;
+    /* One call sends our close_notify; its return value is unreliable once
+       the peer's close_notify was read (backend-notes §2.3), so trust the
+       shutdown flags instead. */
+    (void)wolfSSL_shutdown(c->ssl);
+    wolfSSL_ERR_clear_error();
+    if (c->send_no_memory) {
+        svc->set_error(c->core, "out of memory queueing close_notify");
+        return POLYTLS_ERR_NO_MEMORY;
+    }
+    if (!(wolfSSL_get_shutdown(c->ssl) & WOLFSSL_SENT_SHUTDOWN)) {
+        svc->set_error(c->core, "wolfSSL did not send close_notify");
+        return POLYTLS_ERR_INTERNAL;
+    }
+    return POLYTLS_OK;
+}
+
+static polytls_status wolf_get_facts(void *conn, polytls_drv_facts *f)
+{
+    wolf_conn *c = conn;
+    memset(f, 0, sizeof *f);
+    int v = wolfSSL_version(c->ssl);
+    if (v != 0x0303 && v != 0x0304) {
+        svc->set_error(c->core, "wolfSSL reports an unexpected protocol version 0x%04x", (unsigned)v);
+        return POLYTLS_ERR_INTERNAL;
+    }
+    f->version = (uint16_t)v;
+    int suite = wolfSSL_get_current_cipher_suite(c->ssl);
+    const char *iana = suite >= 0 ? wolfSSL_get_cipher_name_iana_from_suite(
+                                        (unsigned char)((suite >> 8) & 0xff), (unsigned char)(suite & 0xff))
+                                  : NULL;
+    if (!iana || !*iana || strcmp(iana, "None") == 0) {
+        svc->set_error(c->core, "wolfSSL has no IANA name for cipher suite 0x%04x", (unsigned)suite);
+        return POLYTLS_ERR_INTERNAL;
+    }
+    f->cipher_id = (uint16_t)suite;
+    snprintf(f->cipher_name, sizeof f->cipher_name, "%s", iana);
+
+    WOLFSSL_SESSION *s = wolfSSL_get_session(c->ssl);
+    unsigned int id_len = 0;
+    const unsigned char *id = s ? wolfSSL_SESSION_get_id(s, &id_len) : NULL;
+    if (id && id_len > 0) {
+        if (id_len > sizeof f->session_id)
+            id_len = sizeof f->session_id;
+        memcpy(f->session_id, id, id_len);
+        f->session_id_len = id_len;
+    }
+    char *proto = NULL;
+    unsigned short plen = 0;
+    if (wolfSSL_ALPN_GetProtocol(c->ssl, &proto, &plen) == WOLFSSL_SUCCESS && proto && plen > 0) {
+        if (plen > sizeof f->alpn)
+            plen = sizeof f->alpn;
+        memcpy(f->alpn, proto, plen);
+        f->alpn_len = plen;
+    }
+    wolfSSL_ERR_clear_error();
+    return POLYTLS_OK;
+}
+
+/* wolfSSL 5.5 has no public call to send an alert; the only one we can
+   produce on request is bad_certificate, as the failure of a verification. */
+static polytls_status wolf_send_alert(void *conn, polytls_alert code, polytls_alert_level level,
+                                      bool in_verify)
+{
+    (void)conn;
+    (void)level;
+    if (in_verify && code == POLYTLS_ALERT_BAD_CERTIFICATE)
+        return POLYTLS_OK;
+    return POLYTLS_ERR_UNSUPPORTED;
+}
+
+static const polytls_driver wolfssl_driver = {
+    .abi_version = POLYTLS_DRIVER_ABI_VERSION,
+    .size = sizeof(polytls_driver),
+    .name = "wolfssl",
+    .built_version = "wolfSSL " LIBWOLFSSL_VERSION_STRING,
+    .init = wolf_init,
+    .ctx_init = wolf_ctx_init,
+    .ctx_fini = wolf_ctx_fini,
+    .conn_init = wolf_conn_init,
+    .conn_fini = wolf_conn_fini,
+    .advance = wolf_advance,
+    .write_app = wolf_write_app,
+    .close_notify = wolf_close_notify,
+    .get_facts = wolf_get_facts,
+    .send_alert = wolf_send_alert,
+};
+
+const polytls_driver *ptls_wolfssl_driver(void) { return &wolfssl_driver; }
