@@ -1,0 +1,116 @@
+/*
+ * The deviations table: the one place where backends may differ from the
+ * standard expectation of a conformance test. Data, not code.
+ *
+ * A row says: for test `test_id` (or one check inside it, "group.name/check"),
+ * on backend `backend`, the value observed is `value` instead of the standard
+ * one, described by `observed`, because of `reason` (the library behaviour,
+ * with a reference: a source file, an issue, backend-notes.md §). When
+ * `normalisable` is true the core could make it standard, and should.
+ *
+ * A test that finds the standard behaviour while a row says it deviates
+ * fails ("stale deviation"), and a row that no test asked for during a full
+ * run fails the run: the table must never lie to users.
+ */
+#include "harness.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static const cf_deviation_row rows[] = {
+    /* { "group.name", "backend", value, "observed", "reason", normalisable }, */
+
+    /* ---- openssl ---- */
+
+    /* ---- wolfssl ---- */
+    { "verify.unknown_ca", "wolfssl", POLYTLS_ALERT_BAD_CERTIFICATE,
+      "a self-signed server certificate from an unknown CA is answered with bad_certificate(42)",
+      "wolfSSL 5.5.4 sends bad_certificate for a self-signed leaf it cannot verify "
+      "(backend-notes.md 2.1, \"client: untrusted self-signed: 42\")",
+      false },
+    { "verify.unknown_ca/tls12", "wolfssl", POLYTLS_ALERT_BAD_CERTIFICATE,
+      "as verify.unknown_ca, in TLS 1.2",
+      "wolfSSL 5.5.4 sends bad_certificate for a self-signed leaf it cannot verify "
+      "(backend-notes.md 2.1)",
+      false },
+    { "client_auth.ca_names_tls12", "wolfssl", 0,
+      "the client is never given the CA names of a TLS 1.2 CertificateRequest: get_default_chain "
+      "is asked instead of get_chain_for_roots",
+      "wolfSSL 5.5.4 keeps the names of a TLS 1.2 CertificateRequest only as one-line text: the "
+      "names wolfSSL_get_client_CA_list returns have no entries and encode as an empty SEQUENCE, so "
+      "no DER name can be handed to the user (and TLS 1.3 certificate_authorities is not read at "
+      "all, see POLYTLS_CAP_TLS13_CA_NAMES). The CertificateRequest of TLS 1.2 is plaintext, so the "
+      "core could read the names itself",
+      true },
+    { "client_auth.optional_without_certificate", "wolfssl", POLYTLS_ERR_BAD_TLS_DATA,
+      "in TLS 1.3 a client that answers a CertificateRequest with no certificate fails "
+      "(BAD_TLS_DATA) and the server receives internal_error(80); TLS 1.2 works",
+      "wolfSSL 5.5.4 (tls13.c DoTls13CertificateRequest) commits to sending a certificate as soon "
+      "as a certificate-setup callback is registered, and without that callback no certificate can "
+      "be chosen per connection at all; an empty answer would then fail inside wolfSSL with no "
+      "alert, so the driver fails the callback and wolfSSL sends internal_error",
+      false },
+    { "client_auth.required_missing/tls12", "wolfssl", -1,
+      "a TLS 1.2 server requiring a client certificate refuses a client without one but sends no "
+      "alert: the client is left waiting for the server's Finished",
+      "wolfSSL 5.5.4 does not send an alert on this handshake error in TLS 1.2 (alerts on every "
+      "TLS 1.2 handshake error came with wolfSSL PR #6169, after 5.5.4; backend-notes.md 2.1) and "
+      "has no public call to send one",
+      false },
+    { NULL, NULL, 0, NULL, NULL, false }
+};
+
+/* One flag per row (the NULL sentinel included, so the array is never empty). */
+static bool used[sizeof rows / sizeof rows[0]];
+
+const cf_deviation_row *cf_deviation(const char *test_id)
+{
+    const char *backend = polytls_backend_name(cf_backend);
+    for (size_t i = 0; rows[i].test_id; i++) {
+        if (strcmp(rows[i].test_id, test_id) == 0 && strcmp(rows[i].backend, backend) == 0) {
+            used[i] = true;
+            return &rows[i];
+        }
+    }
+    return NULL;
+}
+
+size_t cf_deviations_unused(void)
+{
+    const char *backend = polytls_backend_name(cf_backend);
+    size_t n = 0;
+    for (size_t i = 0; rows[i].test_id; i++) {
+        if (!used[i] && strcmp(rows[i].backend, backend) == 0) {
+            fprintf(stderr, "stale deviation row: %s on %s (no test asked for it)\n",
+                    rows[i].test_id, rows[i].backend);
+            n++;
+        }
+    }
+    return n;
+}
+
+void cf_check_value_at(const char *id, long standard, long actual, const char *file, int line)
+{
+    const cf_deviation_row *row = cf_deviation(id);
+    if (!row) {
+        if (actual != standard) {
+            print_error("%s:%d: [%s] observed %ld, standard %ld (add a deviation row with the "
+                        "reason if this backend cannot do better)\n",
+                        file, line, id, actual, standard);
+            _fail(file, line);
+        }
+        return;
+    }
+    if (actual == standard) {
+        print_error("%s:%d: [%s] stale deviation: %s now gives the standard %ld; remove the row "
+                    "(\"%s\")\n",
+                    file, line, id, row->backend, standard, row->observed);
+        _fail(file, line);
+    }
+    if (actual != row->value) {
+        print_error("%s:%d: [%s] observed %ld, neither the standard %ld nor the documented "
+                    "deviation %ld (\"%s\")\n",
+                    file, line, id, actual, standard, row->value, row->observed);
+        _fail(file, line);
+    }
+}
