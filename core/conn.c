@@ -248,8 +248,47 @@ static polytls_status check_received_alert(polytls_conn *c)
     return POLYTLS_OK;
 }
 
+/* The client's first record from the server is checked by the core before
+   the library sees it: garbage (an HTTP answer on a TLS port, a server
+   speaking another protocol) gets the same plaintext alert on every
+   backend; libraries differ there (none, or record_overflow). No keys
+   exist yet, so a plaintext alert is what TLS sends. */
+static polytls_status check_first_server_record(polytls_conn *c)
+{
+    const uint8_t *r = c->wire_in.data;
+    size_t n = c->wire_in.len;
+    polytls_alert alert;
+    const char *why;
+    if (n >= 1 && r[0] != 22 && r[0] != 21) {
+        alert = POLYTLS_ALERT_UNEXPECTED_MESSAGE;
+        why = "the server's first record is neither a handshake nor an alert record";
+    } else if (n >= 2 && r[1] != 3) {
+        alert = POLYTLS_ALERT_DECODE_ERROR;
+        why = "the server's first record does not have a TLS record version";
+    } else if (n >= 5 && ((size_t)r[3] << 8 | r[4]) > 16384 + 256) {
+        alert = POLYTLS_ALERT_RECORD_OVERFLOW;
+        why = "the server's first record is longer than TLS allows";
+    } else if (n >= 5 && r[3] == 0 && r[4] == 0) {
+        alert = POLYTLS_ALERT_DECODE_ERROR;
+        why = "the server's first record is empty";
+    } else {
+        if (n >= 5)
+            c->first_record_checked = true;
+        return POLYTLS_OK;
+    }
+    write_plain_alert(c, POLYTLS_ALERT_LEVEL_FATAL, alert);
+    return ptls_conn_fail(c, POLYTLS_ERR_BAD_TLS_DATA, false, "%s; sent alert %s", why,
+                          polytls_alert_name(alert));
+}
+
 static polytls_status drive(polytls_conn *c)
 {
+    if (!c->is_server && !c->first_record_checked && c->dconn_started) {
+        polytls_status s = check_first_server_record(c);
+        if (s != POLYTLS_OK || !c->first_record_checked)
+            return s;   /* the library sees nothing until the header passed */
+    }
+    c->dconn_started = true;
     bool done = c->handshake_done;
     polytls_drv_rc rc = c->drv->advance(c->dconn, &done);
     switch (rc) {
@@ -356,6 +395,11 @@ polytls_status polytls_conn_data_from_wire(polytls_conn *c, const uint8_t *in, s
 {
     if (!c || !app || !app_len || (!in && len))
         return ptls_fail(POLYTLS_ERR_INVALID_ARGUMENT, "data_from_wire: NULL argument");
+    /* The one call whose outputs are written on failure too (plaintext
+       before an error is returned with it): never leave them undefined
+       once the arguments are valid. */
+    *app = (const uint8_t *)"";
+    *app_len = 0;
     polytls_status s = gate(c, false);
     if (s != POLYTLS_OK)
         return s;
@@ -376,11 +420,8 @@ polytls_status polytls_conn_data_from_wire(polytls_conn *c, const uint8_t *in, s
     /* Plaintext decrypted before an error is returned with the error. */
     const uint8_t *data = c->app.data;
     size_t n = c->app.len;
-    if (ptls_conn_leave(c)) {
-        *app = NULL;
-        *app_len = 0;
-        return POLYTLS_ERR_INVALIDATED;
-    }
+    if (ptls_conn_leave(c))
+        return POLYTLS_ERR_INVALIDATED;   /* freed from inside a callback */
     c->app_returned = n;
     *app = n ? data : (const uint8_t *)"";
     *app_len = n;

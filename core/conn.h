@@ -102,6 +102,8 @@ struct polytls_conn {
     unsigned busy;                 /* nesting of public calls working on this conn */
     unsigned in_callback;          /* nesting of user callbacks running now */
     bool in_verify;
+    bool dconn_started;            /* advance() ran once (the client's ClientHello went out) */
+    bool first_record_checked;     /* client: the server's first record header passed the core's check */
 
     ptls_buf wire_in;              /* bytes from the peer not yet consumed */
     ptls_buf wire_out, wire_spare; /* bytes for the peer; swapped while flushing */

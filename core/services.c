@@ -10,6 +10,7 @@
 #include "certificate.h"
 #include "conn.h"
 #include "coro.h"
+#include "hostname.h"
 #include "server_certificates.h"
 #include "status.h"
 
@@ -43,6 +44,16 @@ static void svc_app_commit(polytls_core_conn *c, size_t n)
         c->app.len += n;
 }
 
+static bool peer_matches_hostname(const ptls_endpoint *ep, const polytls_certificate *leaf)
+{
+    if (ep->host_is_ip) {
+        uint8_t addr[16];
+        size_t len = 0;
+        return ptls_ip_parse(ep->hostname, addr, &len) && ptls_certificate_matches_ip(leaf, addr, len);
+    }
+    return ptls_certificate_matches_dns(leaf, ep->hostname);
+}
+
 static bool svc_verify(polytls_core_conn *c, const polytls_drv_blob *chain, size_t n, polytls_alert *alert)
 {
     if (c->verify_done) {
@@ -70,6 +81,18 @@ static bool svc_verify(polytls_core_conn *c, const polytls_drv_blob *chain, size
     }
     c->peer_chain = certs;
     c->n_peer_chain = n;
+
+    /* The name check, once more and the same on every backend: libraries
+       differ (partial wildcards such as "f*.example.com", the subject CN
+       when there is no subjectAltName). polytls accepts only RFC 6125
+       subjectAltName matches: dNSName with at most a whole left-most "*"
+       label, or iPAddress for an IP literal. */
+    if (!c->is_server && n && !peer_matches_hostname(c->ep, certs[0])) {
+        ptls_conn_set_error(c, "the server's certificate does not match %s \"%s\" (no subjectAltName %s "
+                               "matches it)", c->ep->host_is_ip ? "the IP address" : "the host name",
+                            c->ep->hostname, c->ep->host_is_ip ? "iPAddress" : "dNSName");
+        return false;
+    }
 
     int verdict = 0;
     if (c->cb.verify && c->cb.size >= offsetof(polytls_conn_callbacks, verify) + sizeof c->cb.verify) {

@@ -60,7 +60,10 @@ static _Thread_local char last_error[512];
 
 void ptls_set_last_error_v(const char *fmt, va_list ap)
 {
-    vsnprintf(last_error, sizeof last_error, fmt, ap);
+    /* Through a copy: callers often fold the previous message into the new one. */
+    char tmp[sizeof last_error];
+    vsnprintf(tmp, sizeof tmp, fmt, ap);
+    memcpy(last_error, tmp, sizeof tmp);
 }
 
 void ptls_set_last_error(const char *fmt, ...)

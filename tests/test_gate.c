@@ -40,7 +40,8 @@ static const polytls_core_services *svc;
 static uint16_t script_version = 0x0304;
 static bool script_alerts_supported = true;
 static bool script_verify_alerts_supported = true;
-static polytls_certificate *script_cert;   /* handed to svc->verify */
+static polytls_certificate *script_cert;   /* a CA certificate */
+static polytls_certificate *script_leaf;   /* handed to svc->verify: matches demo.polytls.test */
 static size_t script_server_chain_len;     /* what conn_init got on a server */
 
 typedef struct sconn {
@@ -143,7 +144,7 @@ static polytls_drv_rc s_advance(void *conn, bool *done)
         case 'v': {
             const uint8_t *der;
             size_t len;
-            polytls_certificate_der(script_cert, &der, &len);
+            polytls_certificate_der(script_leaf, &der, &len);
             polytls_drv_blob blob = {der, len};
             polytls_alert alert = 0;
             if (!svc->verify(c->core, &blob, 1, &alert)) {
@@ -353,6 +354,7 @@ static int setup_all(void **state)
     if (polytls_chain_from_pem(demo_leaf_pem, strlen(demo_leaf_pem), demo_leaf_key_pem,
                                strlen(demo_leaf_key_pem), &leaf_chain, &leaf_chain_len) != POLYTLS_OK)
         return -1;
+    script_leaf = leaf_chain[0];
     return 0;
 }
 
@@ -383,6 +385,12 @@ static int setup_client(void **state)
     assert_int_equal(polytls_client_cert_store_new(&scb, &f->p, &f->store), POLYTLS_OK);
     assert_int_equal(polytls_client_new(backend, "demo.polytls.test", trust, f->store, &f->client), POLYTLS_OK);
     assert_int_equal(polytls_client_start(f->client, &callbacks, &f->p, &f->p.conn), POLYTLS_OK);
+    /* The core checks the header of the server's first record before any
+       driver sees it; after this the script speaks freely. */
+    const uint8_t *app;
+    size_t n;
+    assert_int_equal(polytls_conn_data_from_wire(f->p.conn, (const uint8_t *)"\x16\x03\x03\x00\x01", 5, &app, &n),
+                     POLYTLS_OK);
     *state = f;
     return 0;
 }
@@ -419,6 +427,38 @@ static void client_hello_written_before_start_returns(void **state)
     assert_int_equal(f->p.wire_len, 5);
     assert_memory_equal(f->p.wire, "HELLO", 5);
     assert_false(polytls_conn_handshake_done(f->p.conn));
+}
+
+static void garbage_from_the_server_is_refused_by_the_core(void **state)
+{
+    (void)state;
+    polytls_client *client;
+    peer p = {0};
+    assert_int_equal(polytls_client_new(backend, "demo.polytls.test", trust, NULL, &client), POLYTLS_OK);
+    assert_int_equal(polytls_client_start(client, &callbacks, &p, &p.conn), POLYTLS_OK);
+    p.wire_len = 0;
+    const uint8_t *app;
+    size_t n;
+    const char *http = "HTTP/1.1 400 Bad Request\r\n";
+    assert_int_equal(polytls_conn_data_from_wire(p.conn, (const uint8_t *)http, strlen(http), &app, &n),
+                     POLYTLS_ERR_BAD_TLS_DATA);
+    assert_int_equal(p.wire_len, 7);
+    assert_memory_equal(p.wire, "\x15\x03\x03\x00\x02\x02\x0a", 7);
+    assert_int_equal(p.closes, 1);
+    assert_false(p.close_immediate);
+    polytls_conn_free(p.conn);
+
+    /* a record too long for TLS, one byte at a time: refused once the header is whole */
+    peer q = {0};
+    assert_int_equal(polytls_client_start(client, &callbacks, &q, &q.conn), POLYTLS_OK);
+    q.wire_len = 0;
+    const uint8_t hdr[5] = {22, 3, 3, 0x48, 0x01};
+    for (size_t i = 0; i < 4; i++)
+        assert_int_equal(polytls_conn_data_from_wire(q.conn, hdr + i, 1, &app, &n), POLYTLS_OK);
+    assert_int_equal(polytls_conn_data_from_wire(q.conn, hdr + 4, 1, &app, &n), POLYTLS_ERR_BAD_TLS_DATA);
+    assert_memory_equal(q.wire, "\x15\x03\x03\x00\x02\x02\x16", 7);
+    polytls_conn_free(q.conn);
+    polytls_client_free(client);
 }
 
 static void early_application_data_waits_for_the_handshake(void **state)
@@ -945,6 +985,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         CLIENT_TEST(client_hello_written_before_start_returns),
+        cmocka_unit_test(garbage_from_the_server_is_refused_by_the_core),
         CLIENT_TEST(early_application_data_waits_for_the_handshake),
         CLIENT_TEST(facts_wait_for_the_handshake),
         CLIENT_TEST(data_before_an_error_is_returned_with_it),

@@ -368,8 +368,9 @@ typedef struct polytls_conn_callbacks {
 /* Feeds bytes read from the transport. Any split of the stream works. The
  * plaintext found is returned in *app / *app_len (valid until the next call
  * on this connection; *app_len may be 0) — also when an error is returned,
- * so data decrypted before the error is not lost. app and app_len may not
- * be NULL.
+ * so data decrypted before the error is not lost (*app_len is 0 when there
+ * is none). app and app_len may not be NULL; on INVALID_ARGUMENT they are
+ * not written.
  * Returns OK; TLS_ALERT (peer's fatal alert: polytls_conn_peer_alert;
  * wire_close(immediate=true)); BAD_TLS_DATA (our alert was written, then
  * wire_close(immediate=false)); CALLBACK_FAILED (verify refused);
