@@ -284,7 +284,8 @@ void cf_assert_der_is(const uint8_t *der, size_t len, const char *name);
 bool cf_contains(const uint8_t *hay, size_t hay_len, const void *needle, size_t len);
 
 /* Memory helpers that fail the test on allocation failure. */
-void *cf_xmalloc(size_t n);
+/* Never NULL: an allocation failure fails the running test. */
+void *cf_xmalloc(size_t n) __attribute__((returns_nonnull, malloc));
 void cf_append(uint8_t **buf, size_t *len, size_t *cap, const void *data, size_t n);
 
 #endif
