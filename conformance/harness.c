@@ -285,7 +285,8 @@ void cf_pair_setup(cf_pair *p, const cf_setup *s)
             cf_assert_status(st, POLYTLS_OK);
             own_sc = true;
         }
-        polytls_status st = polytls_server_new(cf_backend, sc, s->dh, s->dh_len, &p->server);
+        polytls_status st = polytls_server_new(s->server_backend ? s->server_backend : cf_backend, sc,
+                                               s->dh, s->dh_len, &p->server);
         if (own_sc)
             polytls_server_certificates_unref(sc);
         cf_assert_status(st, POLYTLS_OK);
@@ -304,7 +305,8 @@ void cf_pair_setup(cf_pair *p, const cf_setup *s)
     }
     if (!s->no_client) {
         polytls_trust_store *ts = cf_load_trust(s->trust ? s->trust : "root.pem");
-        polytls_status st = polytls_client_new(cf_backend, s->hostname ? s->hostname : "server.test",
+        polytls_status st = polytls_client_new(s->client_backend ? s->client_backend : cf_backend,
+                                               s->hostname ? s->hostname : "server.test",
                                                ts, s->client_store, &p->client);
         polytls_trust_store_unref(ts);
         cf_assert_status(st, POLYTLS_OK);

@@ -215,6 +215,8 @@ typedef struct cf_setup {
     bool send_ca_names;
     const uint8_t *dh;
     size_t dh_len;
+    const polytls_backend *client_backend; /* NULL: cf_backend (the interop suite sets both) */
+    const polytls_backend *server_backend;
     bool no_client;                  /* build the server side only */
     bool no_server;                  /* build the client side only */
 } cf_setup;

@@ -102,6 +102,7 @@ struct polytls_conn {
     unsigned busy;                 /* nesting of public calls working on this conn */
     unsigned in_callback;          /* nesting of user callbacks running now */
     bool in_verify;
+    size_t rec_left;               /* server handshake: bytes of the current record not yet handed over */
     bool dconn_started;            /* advance() ran once (the client's ClientHello went out) */
     bool first_record_checked;     /* client: the server's first record header passed the core's check */
 

@@ -14,9 +14,52 @@
 #include "server_certificates.h"
 #include "status.h"
 
+/* A server in the middle of the handshake hands its library whole records
+   only, so the core sees every record header. The reason: a client may send
+   its fatal alert in plaintext after the ServerHello (OpenSSL does, in TLS
+   1.3, when it fails before switching to handshake keys); OpenSSL servers
+   accept that, GnuTLS and wolfSSL fail to decrypt it. The core takes such
+   an alert itself, so every server reports the client's alert alike. A
+   record of type alert with exactly 2 bytes is plaintext: an encrypted one
+   is longer (TLS 1.2) or has type application_data (TLS 1.3). */
+static bool server_reads_records(const polytls_core_conn *c)
+{
+    return c->is_server && !c->handshake_done;
+}
+
+static size_t record_limit(polytls_core_conn *c, size_t n)
+{
+    const uint8_t *r = c->wire_in.data;
+    if (c->rec_left == 0) {
+        if (c->wire_in.len < 5)
+            return 0;   /* wait for the whole header */
+        if (r[0] == 21 && r[3] == 0 && r[4] == 2) {
+            if (c->wire_in.len < 7)
+                return 0;
+            if (r[5] == POLYTLS_ALERT_LEVEL_FATAL) {
+                c->has_peer_alert = true;
+                c->peer_alert_code = (polytls_alert)r[6];
+                c->peer_alert_level = POLYTLS_ALERT_LEVEL_FATAL;
+                c->peer_alert_judged = true;
+                c->peer_alert_is_error = true;
+                c->wire_in.len = 0;   /* the connection ends here */
+                return 0;
+            }
+        }
+        c->rec_left = 5 + ((size_t)r[3] << 8 | r[4]);
+    }
+    return n < c->rec_left ? n : c->rec_left;
+}
+
 static size_t svc_io_recv(polytls_core_conn *c, uint8_t *buf, size_t cap)
 {
     size_t n = c->wire_in.len < cap ? c->wire_in.len : cap;
+    if (server_reads_records(c)) {
+        if (c->peer_alert_is_error)
+            return 0;
+        n = record_limit(c, n);
+        c->rec_left -= n;
+    }
     if (n) {
         memcpy(buf, c->wire_in.data, n);
         ptls_buf_consume(&c->wire_in, n);

@@ -871,13 +871,40 @@ static void server_waits_for_the_whole_client_hello(void **state)
     const char *name;
     assert_int_equal(polytls_conn_server_name(f->p.conn, &name), POLYTLS_OK);
     assert_string_equal(name, "server.test");
-    /* more input while the user decides is buffered */
-    assert_int_equal(polytls_conn_data_from_wire(f->p.conn, (const uint8_t *)"h", 1, &app, &n), POLYTLS_OK);
+    /* more input while the user decides is buffered (the server's driver
+       is handed whole records during the handshake: one around the script) */
+    assert_int_equal(polytls_conn_data_from_wire(f->p.conn, (const uint8_t *)"\x16\x03\x03\x00\x01h", 6, &app, &n),
+                     POLYTLS_OK);
     assert_false(polytls_conn_handshake_done(f->p.conn));
     assert_int_equal(polytls_chain_reply_send(f->p.reply, leaf_chain, leaf_chain_len), POLYTLS_OK);
     assert_int_equal(script_server_chain_len, leaf_chain_len);
     assert_true(polytls_conn_handshake_done(f->p.conn));
     assert_int_equal(polytls_chain_reply_send(f->p.reply, leaf_chain, leaf_chain_len), POLYTLS_ERR_INVALIDATED);
+}
+
+/* A client's fatal alert in plaintext during the handshake (OpenSSL sends
+   one in TLS 1.3 when it fails before switching keys) is taken by the core,
+   whatever the server's library would make of it. */
+static void server_takes_a_plaintext_alert_during_the_handshake(void **state)
+{
+    sfixture *f = *state;
+    uint8_t ch[600];
+    size_t len = build_client_hello(ch, "server.test");
+    const uint8_t *app;
+    size_t n;
+    assert_int_equal(polytls_conn_data_from_wire(f->p.conn, ch, len, &app, &n), POLYTLS_OK);
+    assert_int_equal(polytls_chain_reply_send(f->p.reply, leaf_chain, leaf_chain_len), POLYTLS_OK);
+    const uint8_t alert[7] = {21, 3, 3, 0, 2, 2, 42};
+    for (size_t i = 0; i < 6; i++)
+        assert_int_equal(polytls_conn_data_from_wire(f->p.conn, alert + i, 1, &app, &n), POLYTLS_OK);
+    assert_int_equal(polytls_conn_data_from_wire(f->p.conn, alert + 6, 1, &app, &n), POLYTLS_ERR_TLS_ALERT);
+    polytls_alert code;
+    polytls_alert_level level;
+    assert_int_equal(polytls_conn_peer_alert(f->p.conn, &code, &level), POLYTLS_OK);
+    assert_int_equal(code, POLYTLS_ALERT_BAD_CERTIFICATE);
+    assert_int_equal(level, POLYTLS_ALERT_LEVEL_FATAL);
+    assert_int_equal(f->p.closes, 1);
+    assert_true(f->p.close_immediate);
 }
 
 static void server_without_a_chain_sends_unrecognized_name(void **state)
@@ -1007,6 +1034,7 @@ int main(void)
         CLIENT_TEST(client_certificate_answered_later),
         CLIENT_TEST(client_reply_after_free_is_invalidated),
         SERVER_TEST(server_waits_for_the_whole_client_hello),
+        SERVER_TEST(server_takes_a_plaintext_alert_during_the_handshake),
         SERVER_TEST(server_without_a_chain_sends_unrecognized_name),
         SERVER_TEST(server_without_sni_or_chain_sends_handshake_failure),
         SERVER_TEST(server_refuses_garbage_before_any_backend_runs),
