@@ -22,6 +22,15 @@ static const cf_deviation_row rows[] = {
 
     /* ---- openssl ---- */
 
+    /* ---- gnutls ---- */
+    { "alerts.peer_user_canceled_tls13", "gnutls", POLYTLS_ERR_TLS_ALERT,
+      "a TLS 1.3 user_canceled warning ends the receiving connection (TLS_ALERT) instead of being "
+      "reported and ignored",
+      "GnuTLS 3.7 (lib/record.c, record_add_to_buffers/_gnutls_recv_in_buffers) treats every TLS 1.3 "
+      "alert other than close_notify as fatal and invalidates the session itself, so the core cannot "
+      "carry on (backend-notes.md 2.2, \"TLS 1.3 user_canceled: fatal\")",
+      false },
+
     /* ---- wolfssl ---- */
     { "verify.unknown_ca", "wolfssl", POLYTLS_ALERT_BAD_CERTIFICATE,
       "a self-signed server certificate from an unknown CA is answered with bad_certificate(42)",
@@ -33,15 +42,6 @@ static const cf_deviation_row rows[] = {
       "wolfSSL 5.5.4 sends bad_certificate for a self-signed leaf it cannot verify "
       "(backend-notes.md 2.1)",
       false },
-    { "client_auth.ca_names_tls12", "wolfssl", 0,
-      "the client is never given the CA names of a TLS 1.2 CertificateRequest: get_default_chain "
-      "is asked instead of get_chain_for_roots",
-      "wolfSSL 5.5.4 keeps the names of a TLS 1.2 CertificateRequest only as one-line text: the "
-      "names wolfSSL_get_client_CA_list returns have no entries and encode as an empty SEQUENCE, so "
-      "no DER name can be handed to the user (and TLS 1.3 certificate_authorities is not read at "
-      "all, see POLYTLS_CAP_TLS13_CA_NAMES). The CertificateRequest of TLS 1.2 is plaintext, so the "
-      "core could read the names itself",
-      true },
     { "client_auth.optional_without_certificate", "wolfssl", POLYTLS_ERR_BAD_TLS_DATA,
       "in TLS 1.3 a client that answers a CertificateRequest with no certificate fails "
       "(BAD_TLS_DATA) and the server receives internal_error(80); TLS 1.2 works",

@@ -175,6 +175,35 @@ static void peer_warning_tls12(void **state)
     cf_pair_free(&p);
 }
 
+/* TLS 1.3 user_canceled (ALERT_ANYTIME): not an error for the receiver
+   (RFC 8446 §6.1); it is reported as a warning and the data goes on. */
+static void peer_user_canceled_tls13(void **state)
+{
+    (void)state;
+    cf_pair p;
+    established(&p, 0x0304);
+    polytls_status st = polytls_conn_send_alert(CF_S(&p)->conn, POLYTLS_ALERT_USER_CANCELED,
+                                                POLYTLS_ALERT_LEVEL_DEFAULT);
+    if (!cf_has_cap(POLYTLS_CAP_ALERT_ANYTIME)) {
+        cf_assert_status(st, POLYTLS_ERR_UNSUPPORTED);
+        cf_pair_free(&p);
+        return;
+    }
+    cf_assert_status(st, POLYTLS_OK);
+    assert_false(polytls_conn_invalidated(CF_S(&p)->conn));
+    cf_pump(&p);
+    cf_check_value("alerts.peer_user_canceled_tls13", POLYTLS_OK, CF_C(&p)->first_error);
+    if (CF_C(&p)->first_error == POLYTLS_OK) {
+        polytls_alert code;
+        polytls_alert_level level;
+        cf_assert_status(polytls_conn_peer_alert(CF_C(&p)->conn, &code, &level), POLYTLS_OK);
+        assert_int_equal(code, POLYTLS_ALERT_USER_CANCELED);
+        assert_int_equal(level, POLYTLS_ALERT_LEVEL_WARNING);
+        cf_send_and_check(&p, CF_SERVER, "after user_canceled", 19);
+    }
+    cf_pair_free(&p);
+}
+
 /* send_alert(close_notify) is application_finished. */
 static void close_notify_alert(void **state)
 {
@@ -197,6 +226,7 @@ static const struct CMUnitTest tests[] = {
     CF_TEST(before_start, "alerts.before_start"),
     CF_TEST(peer_fatal_alert, "alerts.peer_fatal_alert"),
     CF_TEST(peer_warning_tls12, "alerts.peer_warning_tls12"),
+    CF_TEST(peer_user_canceled_tls13, "alerts.peer_user_canceled_tls13"),
     CF_TEST(close_notify_alert, "alerts.close_notify_alert"),
 };
 CF_GROUP(cf_group_alerts, "alerts", tests);

@@ -638,6 +638,7 @@ static void destroy(polytls_conn *c)
     if (c->reply)
         ptls_reply_detach(c->reply);
     ptls_chain_answer_clear(&c->answer);
+    ptls_cert_request_free(&c->ca_scan);
     if (c->peer_chain)
         polytls_certificates_free(c->peer_chain, c->n_peer_chain);
     free(c->server_name);

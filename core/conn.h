@@ -12,6 +12,7 @@
 
 #include "backend.h"
 #include "buffer.h"
+#include "cert_request.h"
 #include "driver.h"
 
 /* Clients and servers share one shape: the validated configuration and the
@@ -140,6 +141,7 @@ struct polytls_conn {
     bool answer_ready;
     ptls_chain_answer answer;
     bool client_cert_requested;
+    ptls_cert_request_scan ca_scan; /* client: the CA names of a TLS 1.2 CertificateRequest */
 };
 
 /* conn.c */

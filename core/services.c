@@ -63,6 +63,8 @@ static size_t svc_io_recv(polytls_core_conn *c, uint8_t *buf, size_t cap)
     if (n) {
         memcpy(buf, c->wire_in.data, n);
         ptls_buf_consume(&c->wire_in, n);
+        if (!c->is_server && !c->ca_scan.done)
+            ptls_cert_request_feed(&c->ca_scan, buf, n);
     }
     return n;
 }
@@ -156,9 +158,29 @@ static bool svc_verify(polytls_core_conn *c, const polytls_drv_blob *chain, size
     return true;
 }
 
+static void collect_name(void *arg, const uint8_t *der, size_t len)
+{
+    polytls_drv_blob **next = arg;
+    (*next)->data = der;
+    (*next)->len = len;
+    (*next)++;
+}
+
 static polytls_drv_cert_answer svc_client_cert_request(polytls_core_conn *c, const polytls_drv_blob *names,
                                                        size_t n, const polytls_drv_chain **chain)
 {
+    /* A driver that cannot tell the CA names of a TLS 1.2 request (wolfSSL
+       5.5) gets the ones the core read from the plaintext flight. */
+    polytls_drv_blob *scanned = NULL;
+    if (n == 0 && !c->client_cert_requested) {
+        size_t k = ptls_cert_request_names(&c->ca_scan, NULL, NULL);
+        if (k && (scanned = calloc(k, sizeof *scanned)) != NULL) {
+            polytls_drv_blob *next = scanned;
+            ptls_cert_request_names(&c->ca_scan, collect_name, &next);
+            names = scanned;
+            n = k;
+        }
+    }
     if (!c->client_cert_requested) {
         c->client_cert_requested = true;
         if (!c->ep->store) {
@@ -189,6 +211,7 @@ static polytls_drv_cert_answer svc_client_cert_request(polytls_core_conn *c, con
             }
         }
     }
+    free(scanned);
     if (!c->answer_ready)
         return POLYTLS_DRV_CERT_PENDING;
     *chain = c->answer.n ? &c->answer.drv : NULL;

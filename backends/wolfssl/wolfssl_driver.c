@@ -19,10 +19,11 @@
  *  - wolfSSL's own host-name match accepts partial wildcards ("f*.x.test")
  *    and its X509_check_host ignores the no-partial-wildcard flag: the
  *    core's strict check in svc->verify narrows that, as for every backend.
- *  - Limits that cannot be normalised (see the report / deviations table):
- *    no CA names reach svc->client_cert_request (5.5 keeps TLS 1.2 names as
- *    text only, reads none in TLS 1.3); a TLS 1.3 request cannot be
- *    answered with "no certificate" (the handshake fails, internal_error).
+ *  - No CA names reach svc->client_cert_request from here (5.5 keeps TLS
+ *    1.2 names as text only; the core reads them off the wire instead) and
+ *    none exist in TLS 1.3 (no POLYTLS_CAP_TLS13_CA_NAMES).
+ *  - A limit that cannot be normalised (deviations table): a TLS 1.3
+ *    request cannot be answered with "no certificate" (internal_error).
  */
 #include <wolfssl/options.h> /* first: the build's feature macros */
 #include <wolfssl/ssl.h>
@@ -415,10 +416,11 @@ static int wolf_cert_cb(WOLFSSL *ssl, void *arg)
     wolf_conn *c = wolfSSL_GetIOReadCtx(ssl);
     if (!c || c->is_server)
         return 1;
-    /* No CA names: wolfSSL 5.5 keeps the names of a TLS 1.2 request only as
-       text (wolfSSL_get_client_CA_list gives names without entries, whose
-       DER is an empty SEQUENCE) and reads none in TLS 1.3. Passing made-up
-       DER would make the core refuse chains that do reach a named root. */
+    /* No CA names from here: wolfSSL 5.5 keeps the names of a TLS 1.2
+       request only as text (wolfSSL_get_client_CA_list gives names without
+       entries, whose DER is an empty SEQUENCE) and reads none in TLS 1.3.
+       The core reads the TLS 1.2 names off the wire itself
+       (core/cert_request.c) and uses them when a driver passes none. */
     const polytls_drv_chain *chain = NULL;
     while (svc->client_cert_request(c->core, NULL, 0, &chain) == POLYTLS_DRV_CERT_PENDING) {
         if (!c->co) {
