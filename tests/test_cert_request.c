@@ -24,7 +24,8 @@ typedef struct bytes {
 static void put(bytes *o, const void *p, size_t n)
 {
     assert_true(o->n + n <= sizeof o->b);
-    memcpy(o->b + o->n, p, n);
+    if (n)
+        memcpy(o->b + o->n, p, n);
     o->n += n;
 }
 

@@ -631,16 +631,10 @@ static polytls_status ossl_ctx_init(const polytls_drv_config *cfg, void **out, c
     polytls_status st;
 
     ERR_clear_error();
-    if (!cfg || !out || cfg->size < sizeof(polytls_drv_config) || cfg->min_version < 0x0303
-        || cfg->max_version > 0x0304 || cfg->min_version > cfg->max_version) {
-        if (err && errlen)
-            snprintf(err, errlen, "invalid driver configuration");
-        return POLYTLS_ERR_INTERNAL;
-    }
+    /* The core validated cfg (core/driver.h): nothing to re-check here. */
     ossl_ctx *x = calloc(1, sizeof *x);
     if (!x) {
-        if (err && errlen)
-            snprintf(err, errlen, "out of memory");
+        snprintf(err, errlen, "out of memory");
         return POLYTLS_ERR_NO_MEMORY;
     }
     x->is_server = cfg->is_server;
