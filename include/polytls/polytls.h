@@ -208,7 +208,12 @@ POLYTLS_API void polytls_certificates_free(polytls_certificate **certs, size_t n
  * one leaf (NO_LEAF, MORE_THAN_ONE_LEAF), the key must match the leaf
  * (KEY_MISMATCH), every certificate must belong to the leaf's chain
  * (NO_CERTIFICATE_CHAIN for a stray), a key inside cert_pem is
- * EXTRANEOUS_PRIVATE_KEY. The result is ordered leaf first; the leaf
+ * EXTRANEOUS_PRIVATE_KEY. key_pem NULL is LEAF_HAS_NO_PRIVATE_KEY; a
+ * key_pem holding no key, or anything besides the key (another block, such
+ * as the "EC PARAMETERS" that `openssl ecparam -genkey` writes), is
+ * BAD_ENCODING; an encrypted key or an unsupported key type is UNSUPPORTED.
+ * Keys are accepted as PKCS#8 ("PRIVATE KEY"), PKCS#1 ("RSA PRIVATE KEY")
+ * or SEC1 ("EC PRIVATE KEY"). The result is ordered leaf first; the leaf
  * carries the key.
  *
  * On success *certs is an array of *n certificates, each with one
@@ -240,10 +245,15 @@ POLYTLS_API polytls_status polytls_trust_store_new(polytls_certificate *const *c
    SSL_CERT_FILE if set, else /etc/ssl/certs/ca-certificates.crt. Read and
    parsed by the core, so every backend trusts exactly the same set.
    Certificates in the bundle that do not parse are skipped (counted in
-   polytls_trust_store_count). BACKEND_UNAVAILABLE-free: a missing bundle is
-   BAD_ENCODING with the path in the message. */
+   polytls_trust_store_count). A missing or unreadable bundle is
+   BAD_ENCODING with the path in the message. The parsed store is cached
+   for the process; each call returns a new reference to it. */
 POLYTLS_API polytls_status polytls_trust_store_system(polytls_trust_store **out);
+/* The number of certificates in the store (0 for NULL). */
 POLYTLS_API size_t polytls_trust_store_count(const polytls_trust_store *ts);
+/* Reference counting: _ref returns its argument; the last _unref frees the
+   store and drops its certificates. Stores are immutable: share freely
+   between threads. NULL is ignored. */
 POLYTLS_API polytls_trust_store *polytls_trust_store_ref(polytls_trust_store *ts);
 POLYTLS_API void polytls_trust_store_unref(polytls_trust_store *ts);
 
@@ -287,9 +297,12 @@ typedef struct polytls_server_certificates polytls_server_certificates;
 
 typedef struct polytls_server_certificates_callbacks {
     size_t size; /* sizeof(polytls_server_certificates_callbacks) */
-    /* Called once per connection after the whole ClientHello arrived.
-       server_name is the SNI host name (NUL-terminated, lower case) or NULL
-       when the client sent none. Answer through `reply`, now or later. */
+    /* Called once per connection after the whole ClientHello arrived,
+       before any backend sees it. server_name is the SNI host name
+       (NUL-terminated, lower case; valid during the call) or NULL when the
+       client sent none. Answer through `reply`, now or later; meanwhile
+       polytls_conn_send_alert may refuse the client with any alert (the
+       core writes it in plaintext, the same on every backend). */
     void (*get_chain_for_server_name)(void *user, const char *server_name,
                                       polytls_chain_reply *reply);
     /* Optional: called when the object is freed. */
@@ -309,11 +322,16 @@ POLYTLS_API polytls_status polytls_server_chain_new(polytls_certificate *const *
    a wildcard "*" as the whole left-most label); the first match wins, in
    the order the leaves were given. No match, or no SNI: the default chain
    (n_default may be 0: then no chain, and the handshake fails with
-   unrecognized_name when the client sent SNI, handshake_failure when not). */
+   unrecognized_name when the client sent SNI, handshake_failure when not).
+   Checked at once: every leaf has its key (LEAF_HAS_NO_PRIVATE_KEY), every
+   CA certificate is on some leaf's chain and appears once
+   (NO_CERTIFICATE_CHAIN otherwise), `certs` holds a leaf (NO_LEAF). */
 POLYTLS_API polytls_status polytls_sni_certificates_new(polytls_certificate *const *certs, size_t n,
                                                         polytls_certificate *const *default_chain,
                                                         size_t n_default,
                                                         polytls_server_certificates **out);
+/* Reference counting; the last _unref calls callbacks->destroy(user) for a
+   user-defined set. Servers keep their own reference. NULL is ignored. */
 POLYTLS_API polytls_server_certificates *polytls_server_certificates_ref(polytls_server_certificates *sc);
 POLYTLS_API void polytls_server_certificates_unref(polytls_server_certificates *sc);
 
@@ -337,6 +355,8 @@ typedef struct polytls_client_cert_store_callbacks {
 POLYTLS_API polytls_status polytls_client_cert_store_new(
     const polytls_client_cert_store_callbacks *callbacks, void *user,
     polytls_client_cert_store **out);
+/* Drops the caller's reference (clients keep their own); the last one
+   calls callbacks->destroy(user). NULL is ignored. */
 POLYTLS_API void polytls_client_cert_store_unref(polytls_client_cert_store *s);
 
 /* ------------------------------------------------------------------------ */
@@ -469,6 +489,9 @@ POLYTLS_API polytls_status polytls_client_new(const polytls_backend *backend,
                                               polytls_trust_store *trust_root,
                                               polytls_client_cert_store *client_store,
                                               polytls_client **out);
+/* Drops the caller's handle. Connections started from it keep it alive until
+   they are freed, so this may be called while they are open. NULL is
+   ignored. */
 POLYTLS_API void polytls_client_free(polytls_client *c);
 
 /* Starts a connection; the write callback receives the ClientHello before
@@ -486,6 +509,7 @@ POLYTLS_API polytls_status polytls_server_new(const polytls_backend *backend,
                                               polytls_server_certificates *certificates,
                                               const uint8_t *dh_der, size_t dh_len,
                                               polytls_server **out);
+/* As polytls_client_free. */
 POLYTLS_API void polytls_server_free(polytls_server *s);
 
 typedef enum polytls_client_auth {
