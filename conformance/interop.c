@@ -8,7 +8,8 @@
  * For each pair: TLS 1.3 and TLS 1.2 with ECDSA and RSA server chains (version,
  * cipher suite agreed by both sides, verify chain, data both ways in many
  * records, close_notify both ways), a client certificate answered later, a
- * host-name mismatch refused with bad_certificate, and an IP-literal name.
+ * host-name mismatch refused with bad_certificate, an IP-literal name, and
+ * ALPN (server preference; no name in common refused with 120).
  * These are cases every backend must handle identically: nothing here is
  * subject to the deviations table.
  */
@@ -220,6 +221,74 @@ static void ip_literal(void **state)
     cf_pair_free(&p);
 }
 
+/* A pair with ALPN lists on both sides (cf_setup has no ALPN field: the
+   lists must be set before the first start). */
+static void alpn_pair(cf_pair *p, uint16_t version, const char *const *client_names,
+                      const char *const *server_names)
+{
+    const uint8_t *protos[4];
+    size_t lens[4], n;
+    cf_pair_init(p);
+    cf_certs chain = cf_load_chain("server-ec");
+    polytls_server_certificates *sc = NULL;
+    cf_assert_status(polytls_server_chain_new(chain.v, chain.n, &sc), POLYTLS_OK);
+    cf_certs_free(&chain);
+    cf_assert_status(polytls_server_new(server_backend, sc, NULL, 0, &p->server), POLYTLS_OK);
+    polytls_server_certificates_unref(sc);
+    polytls_trust_store *ts = cf_load_trust("root.pem");
+    cf_assert_status(polytls_client_new(client_backend, "server.test", ts, NULL, &p->client), POLYTLS_OK);
+    polytls_trust_store_unref(ts);
+    cf_assert_status(polytls_client_set_versions(p->client, version, version), POLYTLS_OK);
+    for (n = 0; client_names[n] && n < 4; n++) {
+        protos[n] = (const uint8_t *)client_names[n];
+        lens[n] = strlen(client_names[n]);
+    }
+    cf_assert_status(polytls_client_set_alpn(p->client, protos, lens, n), POLYTLS_OK);
+    for (n = 0; server_names[n] && n < 4; n++) {
+        protos[n] = (const uint8_t *)server_names[n];
+        lens[n] = strlen(server_names[n]);
+    }
+    cf_assert_status(polytls_server_set_alpn(p->server, protos, lens, n), POLYTLS_OK);
+    cf_assert_status(cf_start_server(p, p->server), POLYTLS_OK);
+    cf_assert_status(cf_start_client(p, p->client), POLYTLS_OK);
+}
+
+/* ALPN: the server's preference wins on both sides; no name in common is
+   refused with no_application_protocol (120). */
+static void alpn(void **state)
+{
+    (void)state;
+    static const char *const client_pref[] = { "http/1.1", "h2", NULL };
+    static const char *const server_pref[] = { "h2", "http/1.1", NULL };
+    static const char *const other[] = { "imap", NULL };
+    for (int v = 0; v < 2; v++) {
+        uint16_t version = v ? 0x0303 : 0x0304;
+        cf_pair p;
+        alpn_pair(&p, version, client_pref, server_pref);
+        cf_handshake(&p);
+        assert_agreed(&p, version);
+        for (int side = 0; side < 2; side++) {
+            const uint8_t *proto = NULL;
+            size_t len = 0;
+            cf_assert_status(polytls_conn_alpn(p.side[side].conn, &proto, &len), POLYTLS_OK);
+            if (len != 2 || memcmp(proto, "h2", 2) != 0)
+                cf_fail("TLS 1.%d %s: negotiated \"%.*s\", expected \"h2\"", v ? 2 : 3,
+                        side == CF_CLIENT ? "client" : "server", (int)len, proto ? (const char *)proto : "");
+        }
+        cf_pair_free(&p);
+
+        alpn_pair(&p, version, client_pref, other);
+        cf_pump(&p);
+        cf_side *c = CF_C(&p), *sv = CF_S(&p);
+        cf_assert_conn_status(sv->first_error, POLYTLS_ERR_BAD_TLS_DATA, sv->conn);
+        cf_assert_conn_status(c->first_error, POLYTLS_ERR_TLS_ALERT, c->conn);
+        assert_int_equal(cf_peer_alert_code(c), POLYTLS_ALERT_NO_APPLICATION_PROTOCOL);
+        cf_assert_wire_closed(sv, false);
+        cf_assert_wire_closed(c, true);
+        cf_pair_free(&p);
+    }
+}
+
 static const struct CMUnitTest tests[] = {
     CF_TEST(tls13_ecdsa, "interop.tls13_ecdsa"),
     CF_TEST(tls12_ecdsa, "interop.tls12_ecdsa"),
@@ -229,6 +298,7 @@ static const struct CMUnitTest tests[] = {
     CF_TEST(client_certificate_later_tls12, "interop.client_certificate_later_tls12"),
     CF_TEST(hostname_mismatch, "interop.hostname_mismatch"),
     CF_TEST(ip_literal, "interop.ip_literal"),
+    CF_TEST(alpn, "interop.alpn"),
 };
 
 static int get(const char *name, const polytls_backend **out)

@@ -26,6 +26,8 @@ typedef struct ptls_endpoint {
     void *drv_ctx;
 
     uint16_t min_version, max_version;
+    uint8_t *alpn;                 /* ALPN list in wire format (length-prefixed names) or NULL */
+    size_t alpn_len;
     polytls_trust_store *trust;    /* client: anchors; server: client-auth anchors or NULL */
 
     /* client */

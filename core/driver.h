@@ -77,6 +77,13 @@ typedef struct polytls_drv_config {
     polytls_client_auth client_auth;
     bool send_ca_names;              /* name the trust subjects in CertificateRequest */
     polytls_drv_blob dh_params;      /* PKCS#3 DER, or {NULL,0}; only with POLYTLS_CAP_CUSTOM_DH */
+    /* Both sides: the ALPN protocols in preference order, in wire format
+       (each name, 1..255 bytes, prefixed by its length byte; total <=
+       65535), or {NULL,0} for no ALPN. Client: offer them in that order.
+       Server: choose by the SERVER's order; a client offering ALPN with no
+       name in common fails with no_application_protocol (120); a client
+       offering none gets none. */
+    polytls_drv_blob alpn;
 } polytls_drv_config;
 
 typedef struct polytls_drv_conn_config {

@@ -36,6 +36,7 @@ void ptls_endpoint_unref(ptls_endpoint *ep)
     if (ep->dh)
         ptls_wipe(ep->dh, ep->dh_len);
     free(ep->dh);
+    free(ep->alpn);
     pthread_mutex_destroy(&ep->lock);
     free(ep);
 }
@@ -91,6 +92,7 @@ polytls_status ptls_endpoint_ensure_ctx(ptls_endpoint *ep, char *err, size_t err
                 .client_auth = ep->client_auth,
                 .send_ca_names = ep->send_ca_names,
                 .dh_params = {ep->dh, ep->dh_len},
+                .alpn = {ep->alpn, ep->alpn_len},
             };
             err[0] = '\0';
             s = ep->backend->drv->ctx_init(&cfg, &ep->drv_ctx, err, errlen);
@@ -198,6 +200,64 @@ polytls_status polytls_client_set_versions(polytls_client *c, uint16_t min, uint
     if (!c)
         return ptls_fail(POLYTLS_ERR_INVALID_ARGUMENT, "client is NULL");
     return set_versions(&c->ep, min, max);
+}
+
+/* Validates the list and stores it in the wire format drivers receive (each
+   name prefixed by its length byte), so every backend starts from the same
+   bytes and the checks live in one place. */
+static polytls_status set_alpn(ptls_endpoint *ep, const uint8_t *const *protos, const size_t *lens,
+                               size_t n)
+{
+    if (!protos || !lens || n == 0)
+        return ptls_fail(POLYTLS_ERR_INVALID_ARGUMENT, "set_alpn: protos and lens are required, n >= 1");
+    size_t total = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (!protos[i] || lens[i] == 0 || lens[i] > 255)
+            return ptls_fail(POLYTLS_ERR_INVALID_ARGUMENT,
+                             "set_alpn: protocol %zu must be 1..255 bytes (got %zu%s)", i, lens[i],
+                             protos[i] ? "" : ", NULL");
+        total += 1 + lens[i];
+        if (total > 65535)
+            return ptls_fail(POLYTLS_ERR_INVALID_ARGUMENT,
+                             "set_alpn: the list exceeds 65535 bytes in wire format");
+    }
+    uint8_t *wire = malloc(total);
+    if (!wire)
+        return ptls_fail(POLYTLS_ERR_NO_MEMORY, "out of memory");
+    size_t off = 0;
+    for (size_t i = 0; i < n; i++) {
+        wire[off++] = (uint8_t)lens[i];
+        memcpy(wire + off, protos[i], lens[i]);
+        off += lens[i];
+    }
+    pthread_mutex_lock(&ep->lock);
+    bool started = ep->started;
+    if (!started) {
+        free(ep->alpn);
+        ep->alpn = wire;
+        ep->alpn_len = total;
+        wire = NULL;
+    }
+    pthread_mutex_unlock(&ep->lock);
+    free(wire);
+    return started ? ptls_fail(POLYTLS_ERR_WRONG_STATE, "options must be set before the first start")
+                   : POLYTLS_OK;
+}
+
+polytls_status polytls_client_set_alpn(polytls_client *c, const uint8_t *const *protos, const size_t *lens,
+                                       size_t n)
+{
+    if (!c)
+        return ptls_fail(POLYTLS_ERR_INVALID_ARGUMENT, "client is NULL");
+    return set_alpn(&c->ep, protos, lens, n);
+}
+
+polytls_status polytls_server_set_alpn(polytls_server *s, const uint8_t *const *protos, const size_t *lens,
+                                       size_t n)
+{
+    if (!s)
+        return ptls_fail(POLYTLS_ERR_INVALID_ARGUMENT, "server is NULL");
+    return set_alpn(&s->ep, protos, lens, n);
 }
 
 polytls_status polytls_client_start(polytls_client *client, const polytls_conn_callbacks *callbacks,

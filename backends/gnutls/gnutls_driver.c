@@ -55,6 +55,11 @@ typedef struct gtls_ctx {
     gnutls_certificate_credentials_t cred;
     gnutls_priority_t prio;
     gnutls_dh_params_t dh; /* NULL without custom DH */
+    /* ALPN names in preference order, pointing into alpn_wire (set on each
+       session: GnuTLS keeps ALPN per session). n_alpn = 0: no ALPN. */
+    uint8_t *alpn_wire;
+    gnutls_datum_t *alpn;
+    unsigned n_alpn;
 } gtls_ctx;
 
 /* A certificate chain converted for GnuTLS (owned by one connection). */
@@ -738,6 +743,8 @@ static void gtls_ctx_fini(void *p)
         gnutls_dh_params_deinit(x->dh);
     if (x->prio)
         gnutls_priority_deinit(x->prio);
+    free(x->alpn);
+    free(x->alpn_wire);
     free(x);
 }
 
@@ -764,6 +771,45 @@ static void build_priority(const polytls_drv_config *cfg, bool dhe, char *out, s
                 a server accepts clients without it (wolfSSL 5.5.4 sends
                 none), which is safe because we never renegotiate. */
              cfg->is_server ? "%PARTIAL_RENEGOTIATION" : "%SAFE_RENEGOTIATION");
+}
+
+/* GnuTLS 3.7 keeps ALPN in fixed arrays (lib/ext/alpn.h: MAX_ALPN_PROTOCOLS
+   8, MAX_ALPN_PROTOCOL_NAME 32, and gnutls_alpn_set_protocols refuses a
+   name of 32 bytes or more). */
+#define GTLS_ALPN_MAX_NAMES 8
+#define GTLS_ALPN_MAX_NAME 31
+
+/* Splits the core's length-prefixed list into the datums GnuTLS takes;
+   UNSUPPORTED for a list beyond GnuTLS's limits rather than a different
+   list. */
+static polytls_status alpn_import(gtls_ctx *x, const polytls_drv_blob *list, char *err, size_t errlen)
+{
+    unsigned n = 0;
+    for (size_t i = 0; i < list->len; i += 1u + list->data[i]) {
+        if (list->data[i] > GTLS_ALPN_MAX_NAME) {
+            snprintf(err, errlen, "GnuTLS takes ALPN names of at most %d bytes (protocol %u has %u)",
+                     GTLS_ALPN_MAX_NAME, n, (unsigned)list->data[i]);
+            return POLYTLS_ERR_UNSUPPORTED;
+        }
+        n++;
+    }
+    if (n > GTLS_ALPN_MAX_NAMES) {
+        snprintf(err, errlen, "GnuTLS takes at most %d ALPN protocols (got %u)", GTLS_ALPN_MAX_NAMES, n);
+        return POLYTLS_ERR_UNSUPPORTED;
+    }
+    x->alpn_wire = malloc(list->len);
+    x->alpn = calloc(n, sizeof *x->alpn);
+    if (!x->alpn_wire || !x->alpn) {
+        snprintf(err, errlen, "out of memory");
+        return POLYTLS_ERR_NO_MEMORY;
+    }
+    memcpy(x->alpn_wire, list->data, list->len);
+    for (size_t i = 0; i < list->len; i += 1u + x->alpn_wire[i]) {
+        x->alpn[x->n_alpn].data = x->alpn_wire + i + 1;
+        x->alpn[x->n_alpn].size = x->alpn_wire[i];
+        x->n_alpn++;
+    }
+    return POLYTLS_OK;
 }
 
 static polytls_status gtls_ctx_init(const polytls_drv_config *cfg, void **out, char *err, size_t errlen)
@@ -811,6 +857,12 @@ static polytls_status gtls_ctx_init(const polytls_drv_config *cfg, void **out, c
         }
         gnutls_certificate_set_dh_params(x->cred, x->dh);
         dhe = true;
+    }
+
+    if (cfg->alpn.data && cfg->alpn.len) {
+        st = alpn_import(x, &cfg->alpn, err, errlen);
+        if (st != POLYTLS_OK)
+            goto fail;
     }
 
     char prio[1024];
@@ -896,8 +948,19 @@ static polytls_status gtls_conn_init(void *ctxp, polytls_core_conn *core, const 
     rc = gnutls_priority_set(c->s, x->prio);
     if (rc >= 0)
         rc = gnutls_credentials_set(c->s, GNUTLS_CRD_CERTIFICATE, x->cred);
+    /* The server's order wins, as on every backend. GNUTLS_ALPN_MANDATORY
+       makes the server fail a client whose offer has no name in common
+       (GNUTLS_E_NO_APPLICATION_PROTOCOL, which fail() sends as alert 120);
+       without it GnuTLS carries on with no ALPN. It is checked only when
+       the client sent the extension, so a client offering nothing still
+       negotiates nothing. */
+    if (rc >= 0 && x->n_alpn)
+        rc = gnutls_alpn_set_protocols(c->s, x->alpn, x->n_alpn,
+                                       x->is_server ? GNUTLS_ALPN_SERVER_PRECEDENCE | GNUTLS_ALPN_MANDATORY
+                                                    : 0);
     if (rc < 0) {
         svc->set_error(core, "GnuTLS: session setup: %s", gnutls_strerror(rc));
+        st = rc == GNUTLS_E_MEMORY_ERROR ? POLYTLS_ERR_NO_MEMORY : POLYTLS_ERR_INTERNAL;
         goto fail;
     }
 

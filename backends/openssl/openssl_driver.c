@@ -62,6 +62,10 @@ static const char groups[] = "X25519:P-256:P-384:P-521";
 typedef struct ossl_ctx {
     SSL_CTX *ssl_ctx;
     bool is_server;
+    /* Server: our ALPN list (wire format) for the select callback, which
+       must choose by our order; NULL when ALPN is off. */
+    unsigned char *alpn;
+    size_t alpn_len;
 } ossl_ctx;
 
 typedef struct ossl_conn {
@@ -524,6 +528,7 @@ static void ossl_ctx_fini(void *ctx)
     if (!x)
         return;
     SSL_CTX_free(x->ssl_ctx);
+    free(x->alpn);
     free(x);
 }
 
@@ -625,6 +630,56 @@ static polytls_status set_dh(SSL_CTX *ctx, const polytls_drv_blob *dh, char *msg
     return POLYTLS_OK;
 }
 
+/* Server ALPN: SSL_select_next_proto walks the client's order, so the
+   choice is made here by walking ours. Runs only when the client offered
+   ALPN (no offer: nothing negotiated, which is what we want). No name in
+   common is fatal: OpenSSL then sends no_application_protocol (120). */
+static int alpn_select_cb(SSL *ssl, const unsigned char **out, unsigned char *outlen,
+                          const unsigned char *in, unsigned int inlen, void *arg)
+{
+    const ossl_ctx *x = arg;
+    for (size_t i = 0; i < x->alpn_len; i += 1u + x->alpn[i]) {
+        const unsigned char *mine = x->alpn + i + 1;
+        unsigned char mine_len = x->alpn[i];
+        /* The client's list is bounds-checked as we go: it is peer data. */
+        for (unsigned int j = 0; j < inlen;) {
+            unsigned char len = in[j];
+            if (len == 0 || (size_t)j + 1 + len > inlen)
+                break;
+            if (len == mine_len && memcmp(in + j + 1, mine, len) == 0) {
+                *out = in + j + 1;
+                *outlen = len;
+                return SSL_TLSEXT_ERR_OK;
+            }
+            j += 1u + len;
+        }
+    }
+    ossl_conn *c = conn_of(ssl);
+    if (c) {
+        svc->set_error(c->core, "handshake: the client offered no ALPN protocol we accept "
+                                "(sent no_application_protocol)");
+        c->error_explained = true;
+    }
+    return SSL_TLSEXT_ERR_ALERT_FATAL;
+}
+
+static polytls_status set_alpn(ossl_ctx *x, const polytls_drv_config *cfg)
+{
+    if (!cfg->is_server) {
+        /* Note the inverted convention: 0 means success here. */
+        return SSL_CTX_set_alpn_protos(x->ssl_ctx, cfg->alpn.data, (unsigned int)cfg->alpn.len) == 0
+                   ? POLYTLS_OK
+                   : POLYTLS_ERR_NO_MEMORY;
+    }
+    x->alpn = malloc(cfg->alpn.len);
+    if (!x->alpn)
+        return POLYTLS_ERR_NO_MEMORY;
+    memcpy(x->alpn, cfg->alpn.data, cfg->alpn.len);
+    x->alpn_len = cfg->alpn.len;
+    SSL_CTX_set_alpn_select_cb(x->ssl_ctx, alpn_select_cb, x);
+    return POLYTLS_OK;
+}
+
 static polytls_status ossl_ctx_init(const polytls_drv_config *cfg, void **out, char *err, size_t errlen)
 {
     char msg[160];
@@ -696,6 +751,11 @@ static polytls_status ossl_ctx_init(const polytls_drv_config *cfg, void **out, c
     } else {
         SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
         SSL_CTX_set_cert_cb(ctx, cert_cb, NULL);
+    }
+    if (cfg->alpn.data && cfg->alpn.len) {
+        st = set_alpn(x, cfg);
+        if (st != POLYTLS_OK)
+            return ctx_fail(x, st, err, errlen, "cannot set the ALPN protocols");
     }
     ERR_clear_error();
     *out = x;

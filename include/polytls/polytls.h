@@ -136,7 +136,11 @@ typedef enum polytls_capability {
        UNSUPPORTED unless the backend also has POLYTLS_CAP_ALERT_ANYTIME.
        Without this bit only bad_certificate (42) can be chosen. */
     POLYTLS_CAP_ALERT_IN_VERIFY = 1u << 3,
-    /* ServerTLS dh_params are honoured for TLS 1.2 DHE suites. */
+    /* ServerTLS dh_params are honoured for TLS 1.2 DHE suites: the server's
+       DHE key exchange uses exactly those parameters, or (a client that
+       offers RFC 7919 FFDHE groups, on some backends: see the deviations
+       table) DHE is refused — the parameters are never replaced by another
+       group. Without it, dh_params are UNSUPPORTED. */
     POLYTLS_CAP_CUSTOM_DH = 1u << 4,
     /* The server names the acceptable client CAs in TLS 1.3
        (certificate_authorities) and the client reads them. */
@@ -529,6 +533,23 @@ POLYTLS_API polytls_status polytls_server_set_client_auth(polytls_server *s, pol
  * TLS 1.3 are valid; before the first start. The same call for clients. */
 POLYTLS_API polytls_status polytls_server_set_versions(polytls_server *s, uint16_t min, uint16_t max);
 POLYTLS_API polytls_status polytls_client_set_versions(polytls_client *c, uint16_t min, uint16_t max);
+
+/* ALPN (RFC 7301). protos: n protocol names, in preference order, each
+ * lens[i] bytes long (1..255, not NUL-terminated, any bytes); at most 65535
+ * bytes in all once each is prefixed by its length byte. The list is copied.
+ * Client: offered in that order. Server: the server's preference wins; a
+ * client offering ALPN with no name in common fails the handshake with
+ * no_application_protocol (120); a client offering no ALPN gets none.
+ * polytls_conn_alpn reports the result. Before the first start
+ * (WRONG_STATE afterwards); INVALID_ARGUMENT for NULL, n = 0, an empty or
+ * over-long name or list. A list the backend cannot express makes the
+ * first start fail with UNSUPPORTED (never a different list): wolfSSL 5.5
+ * takes no name containing ',' or NUL; GnuTLS 3.7 at most 8 names of at
+ * most 31 bytes (see the deviations table). */
+POLYTLS_API polytls_status polytls_client_set_alpn(polytls_client *c, const uint8_t *const *protos,
+                                                   const size_t *lens, size_t n);
+POLYTLS_API polytls_status polytls_server_set_alpn(polytls_server *s, const uint8_t *const *protos,
+                                                   const size_t *lens, size_t n);
 
 POLYTLS_API polytls_status polytls_server_start(polytls_server *server,
                                                 const polytls_conn_callbacks *callbacks, void *user,
