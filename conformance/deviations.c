@@ -23,6 +23,17 @@ static const cf_deviation_row rows[] = {
     /* ---- openssl ---- */
 
     /* ---- gnutls ---- */
+    { "alpn.long_name/255", "gnutls", POLYTLS_ERR_UNSUPPORTED,
+      "an ALPN protocol name longer than 31 bytes makes the first client/server start fail with "
+      "UNSUPPORTED (RFC 7301 allows 255)",
+      "GnuTLS 3.7 keeps ALPN names in fixed arrays (lib/ext/alpn.h MAX_ALPN_PROTOCOL_NAME 32; "
+      "gnutls_alpn_set_protocols returns GNUTLS_E_INVALID_REQUEST for a name of 32 bytes or more)",
+      false },
+    { "alpn.many_names/9", "gnutls", POLYTLS_ERR_UNSUPPORTED,
+      "more than 8 ALPN protocols make the first client/server start fail with UNSUPPORTED",
+      "GnuTLS 3.7 keeps at most 8 ALPN names (lib/ext/alpn.h MAX_ALPN_PROTOCOLS 8; "
+      "gnutls_alpn_set_protocols returns GNUTLS_E_INVALID_REQUEST beyond that)",
+      false },
     { "alerts.peer_user_canceled_tls13", "gnutls", POLYTLS_ERR_TLS_ALERT,
       "a TLS 1.3 user_canceled warning ends the receiving connection (TLS_ALERT) instead of being "
       "reported and ignored",
@@ -31,7 +42,27 @@ static const cf_deviation_row rows[] = {
       "carry on (backend-notes.md 2.2, \"TLS 1.3 user_canceled: fatal\")",
       false },
 
+    { "caps.custom_dh_ffdhe_client", "gnutls", 0,
+      "a client offering RFC 7919 FFDHE groups and only DHE suites is refused (handshake_failure): "
+      "the custom parameters are not used, and not replaced either",
+      "GnuTLS 3.7 follows RFC 7919 section 4: a client that lists FFDHE groups gets DHE only with one "
+      "of those groups, and polytls lists none on the server (lib/handshake.c server_find_pk_algos / "
+      "_gnutls_figure_dh_params; backend-notes.md 7a)",
+      false },
+
     /* ---- wolfssl ---- */
+    { "alpn.unexpressible_name/comma", "wolfssl", POLYTLS_ERR_UNSUPPORTED,
+      "an ALPN protocol name containing ',' makes the first client/server start fail with UNSUPPORTED",
+      "wolfSSL 5.5.4 takes ALPN names only as one comma-separated C string (wolfSSL_UseALPN splits "
+      "it with strtok on ','), so such a name cannot be expressed; the driver refuses it rather "
+      "than offer a different list",
+      false },
+    { "alpn.unexpressible_name/nul", "wolfssl", POLYTLS_ERR_UNSUPPORTED,
+      "an ALPN protocol name containing a NUL byte makes the first client/server start fail with "
+      "UNSUPPORTED",
+      "wolfSSL 5.5.4's wolfSSL_UseALPN copies the list with strncpy and measures names with strlen, "
+      "so a NUL byte would cut the name; the driver refuses it rather than offer a different name",
+      false },
     { "verify.unknown_ca", "wolfssl", POLYTLS_ALERT_BAD_CERTIFICATE,
       "a self-signed server certificate from an unknown CA is answered with bad_certificate(42)",
       "wolfSSL 5.5.4 sends bad_certificate for a self-signed leaf it cannot verify "

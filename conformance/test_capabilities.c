@@ -2,7 +2,9 @@
    claimed → the request fails loudly with UNSUPPORTED (or, for a bit that
    has no call of its own, the documented fallback happens). */
 #include "harness.h"
+#include "real_peer.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -194,6 +196,224 @@ static void custom_dh(void **state)
     free(dh);
 }
 
+/* CUSTOM_DH on the wire: our own clients never offer DHE, so the pair above
+   only shows that the parameters are accepted. Here a foreign client that
+   offers nothing but TLS_DHE_RSA_WITH_AES_128_GCM_SHA256 (openssl s_client
+   over TCP on 127.0.0.1) must get a 2048-bit DH key exchange, and the prime
+   in the ServerKeyExchange the server put on the wire must be the one we
+   gave: the parameters are used, never silently replaced. */
+
+/* One DER element at *p (short or long length form): its tag, content and
+   length; advances *p past it. false when it does not fit. */
+static bool der_next(const uint8_t **p, const uint8_t *end, uint8_t *tag, const uint8_t **content,
+                     size_t *len)
+{
+    const uint8_t *q = *p;
+    if (end - q < 2)
+        return false;
+    *tag = *q++;
+    size_t l = *q++;
+    if (l & 0x80) {
+        size_t nb = l & 0x7f;
+        if (nb == 0 || nb > 2 || (size_t)(end - q) < nb)
+            return false;
+        for (l = 0; nb > 0; nb--)
+            l = (l << 8) | *q++;
+    }
+    if ((size_t)(end - q) < l)
+        return false;
+    *content = q;
+    *len = l;
+    *p = q + l;
+    return true;
+}
+
+/* p and g of a PKCS#3 DHParameter, without INTEGER sign padding (TLS
+   carries them as unsigned big-endian without leading zeros). */
+static void dh_p_g(const uint8_t *der, size_t der_len, const uint8_t **p, size_t *p_len,
+                   const uint8_t **g, size_t *g_len)
+{
+    const uint8_t *cur = der, *end = der + der_len, *seq;
+    size_t seq_len;
+    uint8_t tag;
+    assert_true(der_next(&cur, end, &tag, &seq, &seq_len) && tag == 0x30);
+    cur = seq;
+    end = seq + seq_len;
+    assert_true(der_next(&cur, end, &tag, p, p_len) && tag == 0x02);
+    assert_true(der_next(&cur, end, &tag, g, g_len) && tag == 0x02);
+    for (; *p_len > 1 && (*p)[0] == 0; (*p)++, (*p_len)--)
+        ;
+    for (; *g_len > 1 && (*g)[0] == 0; (*g)++, (*g_len)--)
+        ;
+}
+
+/* Appends a failed check to `why` (the test reports all of them at once,
+   with s_client's output, after freeing everything). */
+static void check(char *why, size_t cap, bool ok, const char *what)
+{
+    size_t used = strlen(why);
+    if (!ok && used < cap - 1)
+        snprintf(why + used, cap - used, "  - %s\n", what);
+}
+
+/* An opaque<1..2^16-1> vector of a ServerKeyExchange at *off. */
+static bool ske_vector(const uint8_t *b, size_t len, size_t *off, const uint8_t **v, size_t *vlen)
+{
+    if (len - *off < 2)
+        return false;
+    *vlen = ((size_t)b[*off] << 8) | b[*off + 1];
+    if (len - *off - 2 < *vlen)
+        return false;
+    *v = b + *off + 2;
+    *off += 2 + *vlen;
+    return true;
+}
+
+static void custom_dh_on_the_wire(void **state)
+{
+    (void)state;
+    size_t dh_len;
+    char *dh = cf_pki_read("dh2048.der", &dh_len);
+    cf_certs chain = cf_load_chain("server-rsa");
+    polytls_server_certificates *sc = NULL;
+    cf_assert_status(polytls_server_chain_new(chain.v, chain.n, &sc), POLYTLS_OK);
+    cf_certs_free(&chain);
+    polytls_server *server = (polytls_server *)0x1;
+
+    if (!cf_has_cap(POLYTLS_CAP_CUSTOM_DH)) {
+        cf_assert_status(polytls_server_new(cf_backend, sc, (const uint8_t *)dh, dh_len, &server),
+                         POLYTLS_ERR_UNSUPPORTED);
+        assert_ptr_equal(server, (polytls_server *)0x1);
+        polytls_server_certificates_unref(sc);
+        free(dh);
+        return;
+    }
+    if (!cf_openssl_cli()) {
+        polytls_server_certificates_unref(sc);
+        free(dh);
+        print_message("no openssl command: cannot run a real peer\n");
+        skip();
+    }
+    cf_assert_status(polytls_server_new(cf_backend, sc, (const uint8_t *)dh, dh_len, &server),
+                     POLYTLS_OK);
+    polytls_server_certificates_unref(sc);
+
+    char ca[4096];
+    snprintf(ca, sizeof ca, "%s", cf_pki_path("root.pem"));
+    const char *const args[] = { "-tls1_2", "-cipher", "DHE-RSA-AES128-GCM-SHA256",
+                                 "-CAfile", ca, "-servername", "rsa.test",
+                                 "-verify_hostname", "rsa.test", "-verify_return_error", NULL };
+    static const char line[] = "polytls custom dh line\n"; /* not Q/R/K: s_client commands */
+    cf_real_peer_result r;
+    cf_real_peer_s_client(server, args, line, 20000, &r);
+    polytls_server_free(server);
+
+    /* the prime and generator the server sent, against ours */
+    const uint8_t *p, *g, *wp = NULL, *wg = NULL, *wy = NULL;
+    size_t p_len, g_len, wp_len = 0, wg_len = 0, wy_len = 0, ske_len = 0, off = 0;
+    dh_p_g((const uint8_t *)dh, dh_len, &p, &p_len, &g, &g_len);
+    uint8_t *ske = cf_tls12_handshake_message(r.server_wire, r.server_wire_len, 12, &ske_len);
+    bool parsed = ske && ske_vector(ske, ske_len, &off, &wp, &wp_len) &&
+                  ske_vector(ske, ske_len, &off, &wg, &wg_len) &&
+                  ske_vector(ske, ske_len, &off, &wy, &wy_len);
+
+    char why[2048] = "";
+    check(why, sizeof why, r.peer_started, "openssl s_client could be started");
+    check(why, sizeof why, !r.timed_out, "finished before the deadline");
+    check(why, sizeof why, r.first_error == POLYTLS_OK, "every server call returned OK");
+    check(why, sizeof why, r.handshake_done, "the server's handshake finished");
+    check(why, sizeof why, r.version == 0x0303, "the version is 0x0303");
+    check(why, sizeof why, r.cipher_id == 0x009e, "the cipher suite number is 0x009e");
+    check(why, sizeof why, strcmp(r.cipher_name, "TLS_DHE_RSA_WITH_AES_128_GCM_SHA256") == 0,
+          "the cipher suite is TLS_DHE_RSA_WITH_AES_128_GCM_SHA256");
+    check(why, sizeof why,
+          r.server_app_len == strlen(line) && memcmp(r.server_app, line, r.server_app_len) == 0,
+          "the server received s_client's line");
+    check(why, sizeof why, r.peer_exit == 0, "s_client exited with 0");
+    check(why, sizeof why, r.peer_output && strstr(r.peer_output, "Verify return code: 0 (ok)"),
+          "s_client verified the chain");
+    check(why, sizeof why,
+          r.peer_output && strstr(r.peer_output, "Cipher is DHE-RSA-AES128-GCM-SHA256"),
+          "s_client reports DHE-RSA-AES128-GCM-SHA256");
+    check(why, sizeof why, r.peer_output && strstr(r.peer_output, "Server Temp Key: DH, 2048 bits"),
+          "s_client saw a 2048-bit DH server key");
+    check(why, sizeof why, parsed, "a ServerKeyExchange with dh_p, dh_g, dh_Ys was on the wire");
+    check(why, sizeof why, parsed && wp_len == p_len && memcmp(wp, p, p_len) == 0,
+          "dh_p on the wire is the prime of dh2048.der");
+    check(why, sizeof why, parsed && wg_len == g_len && memcmp(wg, g, g_len) == 0,
+          "dh_g on the wire is the generator of dh2048.der");
+    check(why, sizeof why, parsed && wy_len > 0 && wy_len <= p_len, "dh_Ys fits the prime");
+
+    if (why[0]) {
+        print_error("custom DH on the wire (%s), failed checks:\n%s", polytls_backend_name(cf_backend),
+                    why);
+        print_error("server: first error %s (%s); cipher %s 0x%04x; version 0x%04x; "
+                    "dh_p on the wire %zu bytes, ours %zu\n",
+                    polytls_status_name(r.first_error), r.error_message, r.cipher_name,
+                    (unsigned)r.cipher_id, (unsigned)r.version, wp_len, p_len);
+        print_error("s_client (exit %d):\n%s\n", r.peer_exit, r.peer_output ? r.peer_output : "");
+    }
+    free(ske);
+    cf_real_peer_result_free(&r);
+    free(dh);
+    if (why[0])
+        fail();
+}
+
+/* A client that offers RFC 7919 FFDHE groups and only a DHE suite. The
+   parameters must be honoured or DHE refused — never replaced by another
+   group (outcome 1: our prime on the wire; 0: the handshake refused; 2:
+   another prime, which no row may excuse). */
+static void custom_dh_ffdhe_client(void **state)
+{
+    (void)state;
+    if (!cf_has_cap(POLYTLS_CAP_CUSTOM_DH))
+        skip(); /* custom_dh_on_the_wire covers UNSUPPORTED */
+    if (!cf_openssl_cli())
+        skip();
+    size_t dh_len;
+    char *dh = cf_pki_read("dh2048.der", &dh_len);
+    cf_certs chain = cf_load_chain("server-rsa");
+    polytls_server_certificates *sc = NULL;
+    cf_assert_status(polytls_server_chain_new(chain.v, chain.n, &sc), POLYTLS_OK);
+    cf_certs_free(&chain);
+    polytls_server *server = NULL;
+    cf_assert_status(polytls_server_new(cf_backend, sc, (const uint8_t *)dh, dh_len, &server), POLYTLS_OK);
+    polytls_server_certificates_unref(sc);
+    /* TLS 1.2 from the server's side; the client offers 1.3 too, with FFDHE groups */
+    cf_assert_status(polytls_server_set_versions(server, 0x0303, 0x0303), POLYTLS_OK);
+    char ca[4096];
+    snprintf(ca, sizeof ca, "%s", cf_pki_path("root.pem"));
+    const char *const args[] = { "-cipher", "DHE-RSA-AES128-GCM-SHA256", "-groups", "ffdhe2048:P-256",
+                                 "-CAfile", ca, "-servername", "rsa.test", NULL };
+    static const char line[] = "ffdhe client line\n";
+    cf_real_peer_result r;
+    cf_real_peer_s_client(server, args, line, 20000, &r);
+    polytls_server_free(server);
+
+    const uint8_t *p, *g, *wp = NULL, *wg = NULL, *wy = NULL;
+    size_t p_len, g_len, wp_len = 0, wg_len = 0, wy_len = 0, ske_len = 0, off = 0;
+    dh_p_g((const uint8_t *)dh, dh_len, &p, &p_len, &g, &g_len);
+    uint8_t *ske = cf_tls12_handshake_message(r.server_wire, r.server_wire_len, 12, &ske_len);
+    bool parsed = ske && ske_vector(ske, ske_len, &off, &wp, &wp_len) &&
+                  ske_vector(ske, ske_len, &off, &wg, &wg_len) && ske_vector(ske, ske_len, &off, &wy, &wy_len);
+    long outcome = !parsed ? 0 : (wp_len == p_len && memcmp(wp, p, p_len) == 0) ? 1 : 2;
+    bool refused = !r.handshake_done && r.first_error != POLYTLS_OK;
+    free(ske);
+    free(dh);
+    if (outcome == 2 || (outcome == 0 && !refused) || r.timed_out || !r.peer_started) {
+        print_error("custom DH, FFDHE client (%s): outcome %ld, handshake %s, server %s (%s)\n",
+                    polytls_backend_name(cf_backend), outcome, r.handshake_done ? "done" : "not done",
+                    polytls_status_name(r.first_error), r.error_message);
+        cf_real_peer_result_free(&r);
+        fail();
+    }
+    if (outcome == 1)
+        assert_int_equal(r.cipher_id, 0x009e);
+    cf_real_peer_result_free(&r);
+    cf_check_value("caps.custom_dh_ffdhe_client", 1, outcome);
+}
+
 /* TLS13_CA_NAMES: in TLS 1.3 the client sees the server's CA names; without
    the bit it is asked for its default chain instead. */
 static unsigned roots_calls, default_calls;
@@ -248,6 +468,8 @@ static const struct CMUnitTest tests[] = {
     CF_TEST(alert_anytime, "caps.alert_anytime"),
     CF_TEST(alert_in_verify, "caps.alert_in_verify"),
     CF_TEST(custom_dh, "caps.custom_dh"),
+    CF_TEST(custom_dh_on_the_wire, "caps.custom_dh_on_the_wire"),
+    CF_TEST(custom_dh_ffdhe_client, "caps.custom_dh_ffdhe_client"),
     CF_TEST(tls13_ca_names, "caps.tls13_ca_names"),
 };
 CF_GROUP(cf_group_capabilities, "caps", tests);

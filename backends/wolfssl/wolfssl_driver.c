@@ -49,16 +49,14 @@ static const polytls_core_services *svc;
 
 /* TLS 1.3 suites first (wolfSSL orders by this list), then the TLS 1.2
    AEAD suites with forward secrecy. wolfSSL uses its own suite names. */
-static const char WOLF_SUITES_ECDHE[] =
+static const char WOLF_SUITES[] =
     "TLS13-AES128-GCM-SHA256:TLS13-AES256-GCM-SHA384:TLS13-CHACHA20-POLY1305-SHA256:"
     "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:"
     "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"
     "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305";
-static const char WOLF_SUITES_DHE[] =
-    ":DHE-RSA-AES128-GCM-SHA256:DHE-RSA-AES256-GCM-SHA384:DHE-RSA-CHACHA20-POLY1305";
 
-/* x25519, secp256r1, secp384r1, secp521r1 — and no FFDHE group, which is
-   what lets a wolfSSL server use custom DH parameters. */
+/* x25519, secp256r1, secp384r1, secp521r1, and no FFDHE group, as on every
+   backend. */
 static const int WOLF_GROUPS[] = { WOLFSSL_ECC_X25519, WOLFSSL_ECC_SECP256R1,
                                    WOLFSSL_ECC_SECP384R1, WOLFSSL_ECC_SECP521R1 };
 #define WOLF_N_GROUPS ((int)(sizeof WOLF_GROUPS / sizeof WOLF_GROUPS[0]))
@@ -75,6 +73,13 @@ typedef struct wolf_ctx {
     polytls_drv_blob *anchors;
     WOLFSSL_X509 **anchor_x509;
     size_t n_anchors;
+    /* ALPN: the core's list (wire format, for the server's select callback)
+       and the same names as the comma list wolfSSL_UseALPN takes, set on
+       each connection. NULL when ALPN is off. */
+    uint8_t *alpn_wire;
+    size_t alpn_wire_len;
+    char *alpn_csv;
+    size_t alpn_csv_len;
 } wolf_ctx;
 
 typedef struct wolf_conn {
@@ -459,7 +464,11 @@ static polytls_status wolf_init(const polytls_core_services *services, polytls_d
         return POLYTLS_ERR_BACKEND_UNAVAILABLE;
     }
     snprintf(info->version, sizeof info->version, "wolfSSL %s", wolfSSL_lib_version());
-    info->capabilities = POLYTLS_CAP_ASYNC_SERVER_CERT | POLYTLS_CAP_CUSTOM_DH;
+    /* No CUSTOM_DH: a wolfSSL 5.5 server replaces the configured DH prime
+       with an RFC 7919 group whenever the client offers one (proven on the
+       wire by caps.custom_dh_ffdhe_client), and "never silently replaced"
+       is the rule, so custom parameters are refused (UNSUPPORTED). */
+    info->capabilities = POLYTLS_CAP_ASYNC_SERVER_CERT;
     /* Asynchronous client certificates need the core's coroutines. */
     if (services->coro_new && services->coro_resume && services->coro_yield && services->coro_free)
         info->capabilities |= POLYTLS_CAP_ASYNC_CLIENT_CERT;
@@ -478,6 +487,8 @@ static void wolf_ctx_fini(void *ctx)
     }
     free(w->anchors);
     free(w->anchor_x509);
+    free(w->alpn_wire);
+    free(w->alpn_csv);
     free(w);
 }
 
@@ -512,7 +523,7 @@ static polytls_status wolf_set_ca_names(WOLFSSL_CTX *ctx, const polytls_drv_conf
    method for one version, by the flexible method plus a minimum for both),
    the suites, the groups, no resumption; and for a client, verification
    and the certificate hook. NULL with err set on failure. */
-static WOLFSSL_CTX *wolf_new_ctx(bool is_server, uint16_t min_version, uint16_t max_version, bool dhe,
+static WOLFSSL_CTX *wolf_new_ctx(bool is_server, uint16_t min_version, uint16_t max_version,
                                  char *err, size_t errlen)
 {
     WOLFSSL_METHOD *method;
@@ -533,9 +544,7 @@ static WOLFSSL_CTX *wolf_new_ctx(bool is_server, uint16_t min_version, uint16_t 
         wolfSSL_CTX_SetMinVersion(ctx, WOLFSSL_TLSV1_2) != WOLFSSL_SUCCESS)
         failed = "setting the minimum version";
 
-    char suites[sizeof WOLF_SUITES_ECDHE + sizeof WOLF_SUITES_DHE];
-    snprintf(suites, sizeof suites, "%s%s", WOLF_SUITES_ECDHE, dhe ? WOLF_SUITES_DHE : "");
-    if (!failed && wolfSSL_CTX_set_cipher_list(ctx, suites) != WOLFSSL_SUCCESS)
+    if (!failed && wolfSSL_CTX_set_cipher_list(ctx, WOLF_SUITES) != WOLFSSL_SUCCESS)
         failed = "setting the cipher suites";
     /* The groups: the key-share preference (TLS 1.3 only: the call fails on
        a TLS 1.2 context) and supported_groups (an explicit list replaces
@@ -605,6 +614,75 @@ static polytls_status wolf_keep_anchors(wolf_ctx *w, const polytls_drv_config *c
     return POLYTLS_OK;
 }
 
+/* Server ALPN choice by OUR order. wolfSSL matches its UseALPN list in the
+   client's order, but when this callback answers OK it replaces that list
+   with the one name chosen here. On no overlap we answer "no ack" and let
+   the UseALPN list (set with FAILED_ON_MISMATCH) fail the handshake with
+   no_application_protocol: a fatal answer from this callback alone is
+   ignored by wolfSSL 5.5.4 (backend-notes 7c). */
+static int wolf_alpn_select_cb(WOLFSSL *ssl, const unsigned char **out, unsigned char *outlen,
+                               const unsigned char *in, unsigned int inlen, void *arg)
+{
+    (void)ssl;
+    const wolf_ctx *w = arg;
+    for (size_t i = 0; i < w->alpn_wire_len; i += 1u + w->alpn_wire[i]) {
+        const uint8_t *mine = w->alpn_wire + i + 1;
+        uint8_t mine_len = w->alpn_wire[i];
+        for (unsigned int j = 0; j < inlen;) { /* peer data: bounds-checked */
+            unsigned char len = in[j];
+            if (len == 0 || (size_t)j + 1 + len > inlen)
+                break;
+            if (len == mine_len && memcmp(in + j + 1, mine, len) == 0) {
+                *out = in + j + 1;
+                *outlen = len;
+                return 0; /* SSL_TLSEXT_ERR_OK */
+            }
+            j += 1u + len;
+        }
+    }
+    return noack_return;
+}
+
+/* Keeps the ALPN list in both forms. wolfSSL_UseALPN splits a C string on
+   ',', so a name holding ',' or a NUL byte cannot be expressed, nor more
+   than WOLFSSL_MAX_ALPN_NUMBER names: UNSUPPORTED rather than a silently
+   different list. */
+static polytls_status wolf_keep_alpn(wolf_ctx *w, const polytls_drv_blob *list, char *err, size_t errlen)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < list->len; i += 1u + list->data[i]) {
+        const uint8_t *name = list->data + i + 1;
+        size_t len = list->data[i];
+        if (memchr(name, ',', len) || memchr(name, '\0', len)) {
+            snprintf(err, errlen, "wolfSSL cannot offer ALPN protocol %zu: its name holds ',' or a NUL byte", n);
+            return POLYTLS_ERR_UNSUPPORTED;
+        }
+        n++;
+    }
+    if (n > WOLFSSL_MAX_ALPN_NUMBER) {
+        snprintf(err, errlen, "wolfSSL takes at most %d ALPN protocols (got %zu)", WOLFSSL_MAX_ALPN_NUMBER, n);
+        return POLYTLS_ERR_UNSUPPORTED;
+    }
+    w->alpn_wire = malloc(list->len);
+    w->alpn_csv = malloc(list->len); /* n names + (n - 1) commas + NUL = len */
+    if (!w->alpn_wire || !w->alpn_csv) {
+        snprintf(err, errlen, "wolfSSL: out of memory");
+        return POLYTLS_ERR_NO_MEMORY;
+    }
+    memcpy(w->alpn_wire, list->data, list->len);
+    w->alpn_wire_len = list->len;
+    size_t o = 0;
+    for (size_t i = 0; i < list->len; i += 1u + list->data[i]) {
+        if (o)
+            w->alpn_csv[o++] = ',';
+        memcpy(w->alpn_csv + o, list->data + i + 1, list->data[i]);
+        o += list->data[i];
+    }
+    w->alpn_csv[o] = '\0';
+    w->alpn_csv_len = o;
+    return POLYTLS_OK;
+}
+
 static polytls_status wolf_ctx_init(const polytls_drv_config *cfg, void **out, char *err, size_t errlen)
 {
     /* The core validated cfg (core/driver.h): nothing to re-check here. */
@@ -618,10 +696,9 @@ static polytls_status wolf_ctx_init(const polytls_drv_config *cfg, void **out, c
     w->max_version = cfg->max_version;
     polytls_status st;
 
-    /* A client offers the DHE suites too (a server enables them only with
-       its own DH parameters). */
-    bool dhe = cfg->is_server ? cfg->dh_params.len > 0 : true;
-    w->ctx = wolf_new_ctx(cfg->is_server, w->min_version, w->max_version, dhe, err, errlen);
+    /* ECDHE suites only, as every backend's clients and servers (DHE needs
+       custom parameters, which this driver does not take). */
+    w->ctx = wolf_new_ctx(cfg->is_server, w->min_version, w->max_version, err, errlen);
     if (!w->ctx) {
         wolf_ctx_fini(w);
         return POLYTLS_ERR_INTERNAL;
@@ -638,6 +715,13 @@ static polytls_status wolf_ctx_init(const polytls_drv_config *cfg, void **out, c
     st = wolf_keep_anchors(w, cfg, err, errlen);
     if (st != POLYTLS_OK)
         goto fail;
+    if (cfg->alpn.len > 0) {
+        st = wolf_keep_alpn(w, &cfg->alpn, err, errlen);
+        if (st != POLYTLS_OK)
+            goto fail;
+        if (cfg->is_server)
+            wolfSSL_CTX_set_alpn_select_cb(w->ctx, wolf_alpn_select_cb, w);
+    }
     if (!cfg->is_server) {
         wolfSSL_ERR_clear_error();
         *out = w;
@@ -654,15 +738,6 @@ static polytls_status wolf_ctx_init(const polytls_drv_config *cfg, void **out, c
             st = wolf_set_ca_names(w->ctx, cfg, err, errlen);
             if (st != POLYTLS_OK)
                 goto fail;
-        }
-    }
-    if (cfg->dh_params.len > 0) {
-        if (cfg->dh_params.len > (size_t)LONG_MAX ||
-            wolfSSL_CTX_SetTmpDH_buffer(w->ctx, cfg->dh_params.data, (long)cfg->dh_params.len,
-                                        WOLFSSL_FILETYPE_ASN1) != WOLFSSL_SUCCESS) {
-            snprintf(err, errlen, "wolfSSL refused the DH parameters (PKCS#3 DER, >= 1024 bits)");
-            st = POLYTLS_ERR_BAD_ENCODING;
-            goto fail;
         }
     }
     wolfSSL_ERR_clear_error();
@@ -728,7 +803,13 @@ static polytls_status wolf_conn_init(void *ctx, polytls_core_conn *core, const p
     c->last_rx_seen = h.last_rx;
 
     polytls_status st = POLYTLS_OK;
-    if (c->is_server) {
+    /* Both sides: FAILED_ON_MISMATCH is what makes a server without a name
+       in common send no_application_protocol. */
+    if (w->alpn_csv && wolfSSL_UseALPN(c->ssl, w->alpn_csv, (unsigned)w->alpn_csv_len,
+                                       WOLFSSL_ALPN_FAILED_ON_MISMATCH) != WOLFSSL_SUCCESS) {
+        svc->set_error(core, "wolfSSL refused the ALPN list");
+        st = POLYTLS_ERR_NO_MEMORY;
+    } else if (c->is_server) {
         if (!cc->chain) {
             svc->set_error(core, "wolfSSL: a server connection needs a certificate chain");
             st = POLYTLS_ERR_INTERNAL;
