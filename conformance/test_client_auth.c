@@ -366,6 +366,31 @@ static void set_after_start(void **state)
     cf_pair_free(&p);
 }
 
+/* Freeing a client while it waits for the user's certificate (the library's
+   handshake suspended natively, or on the core's coroutine): nothing leaks,
+   nothing runs, and the reply then answers INVALIDATED. Both versions. */
+static void free_while_paused(void **state)
+{
+    (void)state;
+    if (!cf_has_cap(POLYTLS_CAP_ASYNC_CLIENT_CERT))
+        skip();
+    for (int v = 0; v < 2; v++) {
+        store_state st = { .later = true };
+        cf_pair p;
+        auth_pair(&p, &st, POLYTLS_CLIENT_AUTH_REQUIRED, false, v ? 0x0303 : 0x0304);
+        cf_pump(&p);
+        assert_non_null(st.reply);
+        assert_false(polytls_conn_handshake_done(CF_C(&p)->conn));
+        polytls_conn_free(CF_C(&p)->conn);
+        CF_C(&p)->conn = NULL;
+        cf_certs c = cf_load_chain("client1");
+        cf_assert_status(polytls_chain_reply_send(st.reply, c.v, c.n), POLYTLS_ERR_INVALIDATED);
+        cf_certs_free(&c);
+        free(st.root0);
+        cf_pair_free(&p);
+    }
+}
+
 static const struct CMUnitTest tests[] = {
     CF_TEST(with_ca_names, "client_auth.with_ca_names"),
     CF_TEST(without_ca_names, "client_auth.without_ca_names"),
@@ -373,6 +398,7 @@ static const struct CMUnitTest tests[] = {
     CF_TEST(not_reaching_roots, "client_auth.not_reaching_roots"),
     CF_TEST(no_certificate, "client_auth.no_certificate"),
     CF_TEST(cancelled, "client_auth.cancelled"),
+    CF_TEST(free_while_paused, "client_auth.free_while_paused"),
     CF_TEST(unknown_client_ca, "client_auth.unknown_client_ca"),
     CF_TEST(server_verify_rejects, "client_auth.server_verify_rejects"),
     CF_TEST(set_after_start, "client_auth.set_after_start"),
