@@ -1,6 +1,10 @@
 /* The backend registry. Built-in drivers are listed at compile time
    (-DPOLYTLS_BUILTIN_<NAME>); each is initialised once, on first use, under
-   a lock, and then never changes: handles are valid for the process life. */
+   a lock, and then never changes: handles are valid for the process life.
+   A name that is not built in is looked for as a dlopen module
+   (core/module.c), under the same lock. The modules this build installs
+   are listed at compile time too (-DPOLYTLS_MODULE_<NAME>), for
+   polytls_backend_names. */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,6 +12,7 @@
 
 #include "backend.h"
 #include "conn.h"
+#include "module.h"
 #include "status.h"
 
 #ifdef POLYTLS_BUILTIN_OPENSSL
@@ -35,28 +40,30 @@ static const builtin_entry builtins[] = {
 #ifdef POLYTLS_BUILTIN_WOLFSSL
     {"wolfssl", ptls_wolfssl_driver},
 #endif
+    {NULL, NULL} /* C has no empty arrays: a module-only build has none built in */
 };
-#define N_BUILTINS (sizeof builtins / sizeof builtins[0])
+#define N_BUILTINS (sizeof builtins / sizeof builtins[0] - 1)
 
-static const char *builtin_names[N_BUILTINS + 1] = {
-#ifdef POLYTLS_BUILTIN_OPENSSL
+/* Built in or installed as a module (a "both" build has each once). */
+static const char *backend_names[] = {
+#if defined(POLYTLS_BUILTIN_OPENSSL) || defined(POLYTLS_MODULE_OPENSSL)
     "openssl",
 #endif
-#ifdef POLYTLS_BUILTIN_GNUTLS
+#if defined(POLYTLS_BUILTIN_GNUTLS) || defined(POLYTLS_MODULE_GNUTLS)
     "gnutls",
 #endif
-#ifdef POLYTLS_BUILTIN_WOLFSSL
+#if defined(POLYTLS_BUILTIN_WOLFSSL) || defined(POLYTLS_MODULE_WOLFSSL)
     "wolfssl",
 #endif
     NULL};
 
-static polytls_backend backends[N_BUILTINS];
-static bool attempted[N_BUILTINS];
+static polytls_backend backends[N_BUILTINS + 1]; /* + 1: never empty */
+static bool attempted[N_BUILTINS + 1];
 static pthread_mutex_t registry_lock = PTHREAD_MUTEX_INITIALIZER;
 
 const char *const *polytls_backend_names(void)
 {
-    return builtin_names;
+    return backend_names;
 }
 
 bool ptls_driver_descriptor_ok(const polytls_driver *d, char *why, size_t whylen)
@@ -133,21 +140,13 @@ polytls_status polytls_backend_get(const char *name, polytls_backend **out)
     pthread_mutex_lock(&registry_lock);
     polytls_status s = POLYTLS_ERR_BACKEND_UNAVAILABLE;
     size_t i;
-    for (i = 0; i < N_BUILTINS; i++)
+    for (i = 0; builtins[i].name; i++) /* the sentinel: N_BUILTINS may be 0 */
         if (strcmp(builtins[i].name, name) == 0)
             break;
-    if (i < N_BUILTINS) {
+    if (builtins[i].name)
         s = init_builtin(i, out);
-    } else {
-        char list[128] = "";
-        for (size_t k = 0; k < N_BUILTINS; k++) {
-            strncat(list, k ? ", " : "", sizeof list - strlen(list) - 1);
-            strncat(list, builtins[k].name, sizeof list - strlen(list) - 1);
-        }
-        s = ptls_fail(POLYTLS_ERR_BACKEND_UNAVAILABLE,
-                      "backend '%s' (from the %s) is not built into this polytls; built: %s", name,
-                      source, list);
-    }
+    else
+        s = ptls_module_load(name, source, out);
     pthread_mutex_unlock(&registry_lock);
     return s;
 }
@@ -184,6 +183,16 @@ const char *polytls_backend_version(const polytls_backend *b)
     return b ? b->info.version : NULL;
 }
 
+bool polytls_backend_is_builtin(const polytls_backend *b)
+{
+    return b && b->builtin;
+}
+
+const char *polytls_backend_module_path(const polytls_backend *b)
+{
+    return b ? b->module_path : NULL;
+}
+
 const char *polytls_backend_built_version(const polytls_backend *b)
 {
     return b ? b->drv->built_version : NULL;
@@ -203,6 +212,7 @@ const char *polytls_capability_name(uint32_t bit)
     case POLYTLS_CAP_ALERT_IN_VERIFY: return "POLYTLS_CAP_ALERT_IN_VERIFY";
     case POLYTLS_CAP_CUSTOM_DH: return "POLYTLS_CAP_CUSTOM_DH";
     case POLYTLS_CAP_TLS13_CA_NAMES: return "POLYTLS_CAP_TLS13_CA_NAMES";
+    case POLYTLS_CAP_LOW_MEMORY: return "POLYTLS_CAP_LOW_MEMORY";
     default: return NULL;
     }
 }

@@ -10,6 +10,7 @@ struct polytls_backend {
     bool ready;        /* init() succeeded */
     char failure[256]; /* why it is not ready */
     bool builtin;
+    char *module_path; /* the file a module backend was loaded from; NULL when built in */
 };
 
 static inline bool ptls_backend_has(const polytls_backend *b, uint32_t cap)

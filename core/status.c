@@ -56,7 +56,8 @@ const char *polytls_strerror(polytls_status s)
 
 /* Calls without an object to hold their message (factories, constructors)
    leave it here, per thread, so concurrent callers never see each other's. */
-static _Thread_local char last_error[512];
+/* Large enough for a module-loading failure that names every path tried. */
+static _Thread_local char last_error[2048];
 
 void ptls_set_last_error_v(const char *fmt, va_list ap)
 {
