@@ -53,6 +53,14 @@ static void flush(polytls_conn *c)
         c->wire_out.len = 0;
         PTLS_CALLBACK(c, c->cb.write_to_wire(c->user, c->wire_spare.data, c->wire_spare.len));
         c->wire_spare.len = 0;
+        if (c->wire_out.len == 0) {
+            /* Nothing was queued meanwhile: go on with the buffer that is
+               already grown, so the second one stays small unless a
+               callback writes while a flush is in progress. */
+            ptls_buf tmp = c->wire_out;
+            c->wire_out = c->wire_spare;
+            c->wire_spare = tmp;
+        }
     }
     if (c->wire_closed)
         c->wire_out.len = 0;
@@ -323,6 +331,8 @@ static polytls_status drive(polytls_conn *c)
         if (c->verify_rejected_by_user)
             return ptls_conn_fail(c, POLYTLS_ERR_CALLBACK_FAILED, false,
                                   "the verify callback rejected the peer's certificate");
+        if (c->verify_error[0])   /* the core's own check, whatever the library then said */
+            return ptls_conn_fail(c, POLYTLS_ERR_BAD_TLS_DATA, false, "%s", c->verify_error);
         return ptls_conn_fail(c, POLYTLS_ERR_BAD_TLS_DATA, false, "%s",
                               c->error[0] ? c->error : "the TLS handshake or a record failed");
     }
@@ -386,9 +396,61 @@ polytls_status ptls_conn_pump(polytls_conn *c)
     return s;
 }
 
+/* Low-memory mode (polytls_*_set_low_memory): the core's own buffers are
+   given back whenever they are empty at the end of a call, like the
+   backend's record buffers; the plaintext buffer is still referenced by
+   the caller, so it goes at the start of the next data_from_wire. Default
+   mode keeps them after the handshake, so steady traffic allocates
+   nothing per record. */
+static void release_idle_buffers(polytls_conn *c)
+{
+    if (!c->ep->low_memory) {
+        /* Default mode: once, when the handshake is over, give back the
+           buffers its flights grew (several KiB each); application
+           records size them again, once. */
+        if (!c->handshake_done || c->handshake_buffers_released)
+            return;
+        c->handshake_buffers_released = true;
+    }
+    if (c->wire_in.len == 0)
+        ptls_buf_wipe_free(&c->wire_in);
+    if (c->wire_out.len == 0)
+        ptls_buf_free(&c->wire_out);
+    if (c->wire_spare.len == 0)
+        ptls_buf_free(&c->wire_spare);
+}
+
 /* ------------------------------------------------------------------------ */
 /* Public connection calls                                                   */
 /* ------------------------------------------------------------------------ */
+
+/* While a chain reply is outstanding nothing reads the input, so the core
+   keeps it; a peer must not make it keep an unbounded amount (found by the
+   fuzzing work, issue 7: 100 MB of records were buffered without error).
+   A legitimate peer sends little meanwhile: the rest of its flight (a TLS
+   1.3 server's Certificate chain follows its CertificateRequest) or early
+   records; 1 MiB bounds that with a wide margin. */
+#define PTLS_MAX_INPUT_WHILE_WAITING (1024u * 1024u)
+
+static bool input_over_wait_limit(const polytls_conn *c, size_t len)
+{
+    bool waiting = c->state == PTLS_ST_WAIT_SERVER_CHAIN || c->state == PTLS_ST_WAIT_CLIENT_CHAIN;
+    return waiting && !c->answer_ready &&
+           (len > PTLS_MAX_INPUT_WHILE_WAITING || c->wire_in.len > PTLS_MAX_INPUT_WHILE_WAITING - len);
+}
+
+static polytls_status refuse_input_while_waiting(polytls_conn *c)
+{
+    /* The server has not started its backend yet: its alert is plaintext,
+       as for a malformed ClientHello. A paused client has keys the core
+       cannot use: it closes without one. */
+    bool plain = c->state == PTLS_ST_WAIT_SERVER_CHAIN;
+    if (plain)
+        write_plain_alert(c, POLYTLS_ALERT_LEVEL_FATAL, POLYTLS_ALERT_UNEXPECTED_MESSAGE);
+    return ptls_conn_fail(c, POLYTLS_ERR_BAD_TLS_DATA, !plain,
+                          "the peer sent more than %u bytes while a certificate chain reply was outstanding%s",
+                          PTLS_MAX_INPUT_WHILE_WAITING, plain ? "; sent alert unexpected_message" : "");
+}
 
 polytls_status polytls_conn_data_from_wire(polytls_conn *c, const uint8_t *in, size_t len,
                                            const uint8_t **app, size_t *app_len)
@@ -412,11 +474,38 @@ polytls_status polytls_conn_data_from_wire(polytls_conn *c, const uint8_t *in, s
        since (by a chain reply resuming the handshake) is still queued. */
     ptls_buf_consume(&c->app, c->app_returned);
     c->app_returned = 0;
-    s = ptls_buf_append(&c->wire_in, in, len);
+    if (c->app.len == 0 && c->ep->low_memory)
+        ptls_buf_wipe_free(&c->app);
+    /* Once established (the core inspects no more records) and with nothing
+       left over, the library reads the caller's bytes in place: one copy
+       less per record, and no record-sized input buffer per connection. */
+    bool borrow = c->state == PTLS_ST_ESTABLISHED && c->wire_in.len == 0;
+    if (borrow) {
+        c->borrowed = in;
+        c->borrowed_len = len;
+        s = POLYTLS_OK;
+    } else if (input_over_wait_limit(c, len)) {
+        s = refuse_input_while_waiting(c);   /* invalidates */
+    } else {
+        s = ptls_buf_append(&c->wire_in, in, len);
+    }
     if (s == POLYTLS_OK)
         s = ptls_conn_pump(c);
-    else
+    else if (!c->invalidated)
         s = ptls_conn_fail(c, s, true, "out of memory buffering wire input");
+    if (borrow) {
+        /* a partial record stays for the next call */
+        polytls_status keep = ptls_buf_append(&c->wire_in, c->borrowed, c->borrowed_len);
+        c->borrowed = NULL;
+        c->borrowed_len = 0;
+        if (keep != POLYTLS_OK && s == POLYTLS_OK && !c->invalidated)
+            s = ptls_conn_fail(c, keep, true, "out of memory buffering wire input");
+    }
+    if (c->app_lost && !c->invalidated) {
+        c->app_lost = false;
+        s = ptls_conn_fail(c, POLYTLS_ERR_NO_MEMORY, true, "out of memory buffering received plaintext");
+    }
+    release_idle_buffers(c);
     /* Plaintext decrypted before an error is returned with the error. */
     const uint8_t *data = c->app.data;
     size_t n = c->app.len;
@@ -451,6 +540,7 @@ polytls_status polytls_conn_data_from_application(polytls_conn *c, const uint8_t
         if (s != POLYTLS_OK)
             s = ptls_conn_fail(c, s, true, "encrypting application data failed: %s", c->error);
         flush(c);
+        release_idle_buffers(c);
     }
     ptls_conn_leave(c);
     return s;
@@ -633,6 +723,7 @@ void ptls_chain_answer_clear(ptls_chain_answer *a)
 
 static void destroy(polytls_conn *c)
 {
+    ptls_services_forget(c);
     if (c->dconn)
         c->drv->conn_fini(c->dconn);
     if (c->reply)

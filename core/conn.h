@@ -29,6 +29,9 @@ typedef struct ptls_endpoint {
     uint8_t *alpn;                 /* ALPN list in wire format (length-prefixed names) or NULL */
     size_t alpn_len;
     polytls_trust_store *trust;    /* client: anchors; server: client-auth anchors or NULL */
+    bool low_memory;               /* release idle record buffers (POLYTLS_CAP_LOW_MEMORY) */
+    uint8_t (*pins)[32];           /* SHA-256 of acceptable SubjectPublicKeyInfos; n_pins 0 = no pinning */
+    size_t n_pins;
 
     /* client */
     char *hostname;                /* normalised */
@@ -135,6 +138,7 @@ struct polytls_conn {
     bool verify_done;
     bool verify_ok;
     bool verify_rejected_by_user;
+    char verify_error[256];        /* why the core itself refused the peer's chain (kept over the driver's words) */
     bool verify_alert_chosen;
     polytls_alert verify_alert;
 
@@ -144,6 +148,14 @@ struct polytls_conn {
     ptls_chain_answer answer;
     bool client_cert_requested;
     ptls_cert_request_scan ca_scan; /* client: the CA names of a TLS 1.2 CertificateRequest */
+
+    bool app_lost;                 /* plaintext read into the scratch area found no memory in app */
+    /* Established connections read the caller's input in place during
+       data_from_wire (no copy into wire_in); what the library leaves is
+       appended to wire_in before the call returns. */
+    const uint8_t *borrowed;
+    size_t borrowed_len;
+    bool handshake_buffers_released; /* the wire buffers sized by handshake flights were given back */
 };
 
 /* conn.c */
@@ -168,6 +180,9 @@ bool ptls_conn_leave(polytls_conn *c);   /* true when the connection was freed *
 
 /* services.c */
 extern const polytls_core_services ptls_services;
+/* The connection is going away: it no longer holds this thread's plaintext
+   scratch area (a driver freed between app_reserve and app_commit). */
+void ptls_services_forget(polytls_conn *c);
 
 /* reply.c */
 polytls_chain_reply *ptls_reply_new(polytls_conn *c, bool for_client, const polytls_drv_blob *names,

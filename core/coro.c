@@ -12,6 +12,7 @@
  *    client requests cost nothing outside valgrind): each stack is
  *    registered with VALGRIND_STACK_REGISTER while it exists.
  */
+#include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <sys/mman.h>
@@ -102,6 +103,73 @@ static void trampoline(unsigned hi, unsigned lo)
        context saved by swapcontext; there is nowhere sane to go. */
 }
 
+/* A few mapped stacks are kept per thread for the next coroutine: mapping
+   and unmapping 256 KiB for every handshake cost a dozen page faults each
+   time (measured in bench/: wolfSSL client handshakes, docs/performance.md).
+   A thread's cache is unmapped when the thread exits. */
+#define STACK_CACHE_SLOTS 2
+
+typedef struct stack_cache {
+    uint8_t *map[STACK_CACHE_SLOTS];
+    size_t map_len[STACK_CACHE_SLOTS];
+    size_t n;
+} stack_cache;
+
+static pthread_key_t cache_key;
+static pthread_once_t cache_once = PTHREAD_ONCE_INIT;
+static bool cache_key_ok;
+
+static void cache_destroy(void *p)
+{
+    stack_cache *c = p;
+    for (size_t i = 0; i < c->n; i++)
+        munmap(c->map[i], c->map_len[i]);
+    free(c);
+}
+
+static void cache_init(void)
+{
+    cache_key_ok = pthread_key_create(&cache_key, cache_destroy) == 0;
+}
+
+static stack_cache *thread_cache(bool create)
+{
+    pthread_once(&cache_once, cache_init);
+    if (!cache_key_ok)
+        return NULL;
+    stack_cache *c = pthread_getspecific(cache_key);
+    if (!c && create) {
+        c = calloc(1, sizeof *c);
+        if (c && pthread_setspecific(cache_key, c) != 0) {
+            free(c);
+            c = NULL;
+        }
+    }
+    return c;
+}
+
+/* A mapped stack with its guard page already in place, or NULL. */
+static uint8_t *cached_stack(size_t map_len)
+{
+    stack_cache *c = thread_cache(false);
+    if (!c || c->n == 0 || c->map_len[c->n - 1] != map_len)
+        return NULL;
+    c->n--;
+    return c->map[c->n];
+}
+
+static void release_stack(uint8_t *map, size_t map_len)
+{
+    stack_cache *c = thread_cache(true);
+    if (c && c->n < STACK_CACHE_SLOTS) {
+        c->map[c->n] = map;
+        c->map_len[c->n] = map_len;
+        c->n++;
+        return;
+    }
+    munmap(map, map_len);
+}
+
 polytls_status ptls_coro_new(polytls_coro **out, void (*fn)(void *arg), void *arg)
 {
     if (!out || !fn)
@@ -113,18 +181,23 @@ polytls_status ptls_coro_new(polytls_coro **out, void (*fn)(void *arg), void *ar
     if (page <= 0)
         page = 4096;
     size_t map_len = PTLS_CORO_STACK_SIZE + (size_t)page;
-    void *map = mmap(NULL, map_len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
-    if (map == MAP_FAILED) {
-        free(co);
-        return ptls_fail(POLYTLS_ERR_NO_MEMORY, "coroutine: cannot map a %zu-byte stack", map_len);
+    uint8_t *map = cached_stack(map_len);
+    bool fresh = map == NULL;
+    if (fresh) {
+        void *m = mmap(NULL, map_len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+        if (m == MAP_FAILED) {
+            free(co);
+            return ptls_fail(POLYTLS_ERR_NO_MEMORY, "coroutine: cannot map a %zu-byte stack", map_len);
+        }
+        map = m;
     }
     co->stack_len = PTLS_CORO_STACK_SIZE;
     co->map_len = map_len;
     co->map = map;
     co->stack = co->map + page;
     /* Stacks grow down on every platform we build for: the guard goes at
-       the low end. */
-    if (mprotect(co->map, (size_t)page, PROT_NONE) != 0 || getcontext(&co->ctx) != 0) {
+       the low end (a cached stack keeps its guard). */
+    if ((fresh && mprotect(co->map, (size_t)page, PROT_NONE) != 0) || getcontext(&co->ctx) != 0) {
         munmap(co->map, co->map_len);
         free(co);
         return ptls_fail(POLYTLS_ERR_NO_MEMORY, "coroutine: cannot prepare the stack");
@@ -182,6 +255,6 @@ void ptls_coro_free(polytls_coro *co)
 #ifdef PTLS_CORO_ASAN
     ASAN_UNPOISON_MEMORY_REGION(co->stack, co->stack_len);
 #endif
-    munmap(co->map, co->map_len);
+    release_stack(co->map, co->map_len);
     free(co);
 }

@@ -84,6 +84,10 @@ typedef struct polytls_drv_config {
        name in common fails with no_application_protocol (120); a client
        offering none gets none. */
     polytls_drv_blob alpn;
+    /* Both sides: release record buffers while idle (polytls_*_set_low_memory).
+       Only set for a backend that claims POLYTLS_CAP_LOW_MEMORY. Read it only
+       when size covers it (a config from an older core lacks the field). */
+    bool low_memory;
 } polytls_drv_config;
 
 typedef struct polytls_drv_conn_config {
@@ -265,5 +269,11 @@ typedef struct polytls_driver {
     polytls_status (*send_alert)(void *conn, polytls_alert code, polytls_alert_level level,
                                  bool in_verify);
 } polytls_driver;
+
+/* The type of a module's entry point (POLYTLS_DRIVER_ENTRY_SYMBOL), and the
+   attribute that exports it from a module built with -fvisibility=hidden.
+   A module exports that symbol and nothing else (docs/backends.md). */
+typedef const polytls_driver *(*polytls_driver_entry_fn)(void);
+#define POLYTLS_MODULE_EXPORT __attribute__((visibility("default")))
 
 #endif /* POLYTLS_CORE_DRIVER_H */

@@ -31,6 +31,7 @@ void ptls_endpoint_unref(ptls_endpoint *ep)
         ep->backend->drv->ctx_fini(ep->drv_ctx);
     polytls_trust_store_unref(ep->trust);
     free(ep->hostname);
+    free(ep->pins);
     polytls_client_cert_store_unref(ep->store);
     polytls_server_certificates_unref(ep->certs);
     if (ep->dh)
@@ -93,6 +94,7 @@ polytls_status ptls_endpoint_ensure_ctx(ptls_endpoint *ep, char *err, size_t err
                 .send_ca_names = ep->send_ca_names,
                 .dh_params = {ep->dh, ep->dh_len},
                 .alpn = {ep->alpn, ep->alpn_len},
+                .low_memory = ep->low_memory,
             };
             err[0] = '\0';
             s = ep->backend->drv->ctx_init(&cfg, &ep->drv_ctx, err, errlen);
@@ -318,6 +320,36 @@ polytls_status polytls_server_set_versions(polytls_server *s, uint16_t min, uint
     return set_versions(&s->ep, min, max);
 }
 
+/* One backend-neutral switch; only a backend with an equivalent mode
+   accepts it, so a user is never told "on" while nothing changed. */
+static polytls_status set_low_memory(ptls_endpoint *ep, bool on)
+{
+    if (on && !ptls_backend_has(ep->backend, POLYTLS_CAP_LOW_MEMORY))
+        return ptls_fail(POLYTLS_ERR_UNSUPPORTED, "backend %s has no low-memory mode",
+                         ep->backend->drv->name);
+    pthread_mutex_lock(&ep->lock);
+    bool started = ep->started;
+    if (!started)
+        ep->low_memory = on;
+    pthread_mutex_unlock(&ep->lock);
+    return started ? ptls_fail(POLYTLS_ERR_WRONG_STATE, "options must be set before the first start")
+                   : POLYTLS_OK;
+}
+
+polytls_status polytls_client_set_low_memory(polytls_client *c, bool on)
+{
+    if (!c)
+        return ptls_fail(POLYTLS_ERR_INVALID_ARGUMENT, "client is NULL");
+    return set_low_memory(&c->ep, on);
+}
+
+polytls_status polytls_server_set_low_memory(polytls_server *s, bool on)
+{
+    if (!s)
+        return ptls_fail(POLYTLS_ERR_INVALID_ARGUMENT, "server is NULL");
+    return set_low_memory(&s->ep, on);
+}
+
 polytls_status polytls_server_set_client_auth(polytls_server *s, polytls_client_auth mode,
                                               polytls_trust_store *trust, bool send_ca_names)
 {
@@ -346,4 +378,42 @@ polytls_status polytls_server_start(polytls_server *server, const polytls_conn_c
     if (!server)
         return ptls_fail(POLYTLS_ERR_INVALID_ARGUMENT, "server is NULL");
     return start(&server->ep, callbacks, user, out);
+}
+
+/* ------------------------------------------------------------------ pins -- */
+
+static polytls_status set_pins(ptls_endpoint *ep, const uint8_t (*pins)[32], size_t n)
+{
+    if (!pins || n == 0 || n > 1024)
+        return ptls_fail(POLYTLS_ERR_INVALID_ARGUMENT, "set_pins: 1 to 1024 SHA-256 digests are required");
+    uint8_t (*copy)[32] = malloc(n * sizeof *copy);
+    if (!copy)
+        return ptls_fail(POLYTLS_ERR_NO_MEMORY, "out of memory");
+    memcpy(copy, pins, n * sizeof *copy);
+    pthread_mutex_lock(&ep->lock);
+    bool started = ep->started;
+    if (!started) {
+        free(ep->pins);
+        ep->pins = copy;
+        ep->n_pins = n;
+        copy = NULL;
+    }
+    pthread_mutex_unlock(&ep->lock);
+    free(copy);
+    return started ? ptls_fail(POLYTLS_ERR_WRONG_STATE, "options must be set before the first start")
+                   : POLYTLS_OK;
+}
+
+polytls_status polytls_client_set_pins(polytls_client *c, const uint8_t (*pins)[32], size_t n)
+{
+    if (!c)
+        return ptls_fail(POLYTLS_ERR_INVALID_ARGUMENT, "client is NULL");
+    return set_pins(&c->ep, pins, n);
+}
+
+polytls_status polytls_server_set_pins(polytls_server *s, const uint8_t (*pins)[32], size_t n)
+{
+    if (!s)
+        return ptls_fail(POLYTLS_ERR_INVALID_ARGUMENT, "server is NULL");
+    return set_pins(&s->ep, pins, n);
 }

@@ -3,6 +3,7 @@
    negotiation, the user's certificate callback once per request), so a
    driver whose library calls back several times stays correct. */
 #include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -11,6 +12,7 @@
 #include "conn.h"
 #include "coro.h"
 #include "hostname.h"
+#include "sha256.h"
 #include "server_certificates.h"
 #include "status.h"
 
@@ -53,6 +55,14 @@ static size_t record_limit(polytls_core_conn *c, size_t n)
 
 static size_t svc_io_recv(polytls_core_conn *c, uint8_t *buf, size_t cap)
 {
+    if (c->wire_in.len == 0 && c->borrowed_len) {
+        /* established: straight from the caller's input (see data_from_wire) */
+        size_t n = c->borrowed_len < cap ? c->borrowed_len : cap;
+        memcpy(buf, c->borrowed, n);
+        c->borrowed += n;
+        c->borrowed_len -= n;
+        return n;
+    }
     size_t n = c->wire_in.len < cap ? c->wire_in.len : cap;
     if (server_reads_records(c)) {
         if (c->peer_alert_is_error)
@@ -76,8 +86,25 @@ static polytls_status svc_io_send(polytls_core_conn *c, const uint8_t *data, siz
     return ptls_buf_append(&c->wire_out, data, len);
 }
 
+/* Plaintext goes straight into c->app when it has room for the whole read
+   (bulk traffic: no copy). Otherwise the driver reads into a per-thread
+   scratch area and only the bytes it produced are appended to c->app.
+   Drivers reserve a full record (16 KiB) on every read, usually to be told
+   "nothing yet": without the scratch area every connection would hold a
+   record-sized buffer from its first handshake message on, and a 1 KiB
+   record would grow it to 32 KiB. With it, c->app is sized by the
+   plaintext actually returned (measured in bench/, docs/performance.md);
+   the price is one copy of records that do not fit, i.e. small ones. */
+#define APP_SCRATCH_LEN (16384 + 2048)
+static _Thread_local uint8_t app_scratch[APP_SCRATCH_LEN];
+static _Thread_local const polytls_core_conn *scratch_owner;
+
 static uint8_t *svc_app_reserve(polytls_core_conn *c, size_t want)
 {
+    if (c->app.cap - c->app.len < want && want <= APP_SCRATCH_LEN && (!scratch_owner || scratch_owner == c)) {
+        scratch_owner = c;
+        return app_scratch;
+    }
     if (ptls_buf_reserve(&c->app, want) != POLYTLS_OK)
         return NULL;
     return c->app.data + c->app.len;
@@ -85,8 +112,20 @@ static uint8_t *svc_app_reserve(polytls_core_conn *c, size_t want)
 
 static void svc_app_commit(polytls_core_conn *c, size_t n)
 {
+    if (scratch_owner == c) {
+        scratch_owner = NULL;
+        if (n && (n > APP_SCRATCH_LEN || ptls_buf_append(&c->app, app_scratch, n) != POLYTLS_OK))
+            c->app_lost = true;  /* data_from_wire fails the connection with NO_MEMORY */
+        return;
+    }
     if (n <= c->app.cap - c->app.len)
         c->app.len += n;
+}
+
+void ptls_services_forget(polytls_conn *c)
+{
+    if (scratch_owner == c)
+        scratch_owner = NULL;
 }
 
 static bool peer_matches_hostname(const ptls_endpoint *ep, const polytls_certificate *leaf)
@@ -97,6 +136,21 @@ static bool peer_matches_hostname(const ptls_endpoint *ep, const polytls_certifi
         return ptls_ip_parse(ep->hostname, addr, &len) && ptls_certificate_matches_ip(leaf, addr, len);
     }
     return ptls_certificate_matches_dns(leaf, ep->hostname);
+}
+
+/* Pinning (the seed's "pin against host"): some certificate of the verified
+   chain must have one of the pinned SubjectPublicKeyInfo digests. */
+static bool chain_matches_a_pin(const ptls_endpoint *ep, polytls_certificate *const *chain, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        const ptls_cert_info *info = ptls_certificate_info(chain[i]);
+        uint8_t digest[PTLS_SHA256_LEN];
+        ptls_sha256_digest(info->spki.p, info->spki.len, digest);
+        for (size_t k = 0; k < ep->n_pins; k++)
+            if (memcmp(digest, ep->pins[k], PTLS_SHA256_LEN) == 0)
+                return true;
+    }
+    return false;
 }
 
 static bool svc_verify(polytls_core_conn *c, const polytls_drv_blob *chain, size_t n, polytls_alert *alert)
@@ -133,9 +187,19 @@ static bool svc_verify(polytls_core_conn *c, const polytls_drv_blob *chain, size
        subjectAltName matches: dNSName with at most a whole left-most "*"
        label, or iPAddress for an IP literal. */
     if (!c->is_server && n && !peer_matches_hostname(c->ep, certs[0])) {
-        ptls_conn_set_error(c, "the server's certificate does not match %s \"%s\" (no subjectAltName %s "
-                               "matches it)", c->ep->host_is_ip ? "the IP address" : "the host name",
-                            c->ep->hostname, c->ep->host_is_ip ? "iPAddress" : "dNSName");
+        snprintf(c->verify_error, sizeof c->verify_error,
+                 "the server's certificate does not match %s \"%s\" (no subjectAltName %s matches it)",
+                 c->ep->host_is_ip ? "the IP address" : "the host name", c->ep->hostname,
+                 c->ep->host_is_ip ? "iPAddress" : "dNSName");
+        ptls_conn_set_error(c, "%s", c->verify_error);
+        return false;
+    }
+
+    if (c->ep->n_pins && !chain_matches_a_pin(c->ep, certs, n)) {
+        snprintf(c->verify_error, sizeof c->verify_error,
+                 "no certificate of the peer's chain matches any of the %zu pinned public keys "
+                 "(SHA-256 of the SubjectPublicKeyInfo)", c->ep->n_pins);
+        ptls_conn_set_error(c, "%s", c->verify_error);
         return false;
     }
 

@@ -17,6 +17,7 @@
 #include "driver.h"
 
 #include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,6 +50,15 @@ static const char tls12_suites_dhe[] =
     ":DHE-RSA-AES128-GCM-SHA256:DHE-RSA-AES256-GCM-SHA384:DHE-RSA-CHACHA20-POLY1305";
 static const char groups[] = "X25519:P-256:P-384:P-521";
 
+/* OpenSSL's error queue is per thread and must be empty before each call
+   whose failure we read. Clearing an empty queue still walks all its slots
+   (about 2,500 instructions, measured in bench/): peek first. */
+static void clear_errors(void)
+{
+    if (ERR_peek_error() != 0)
+        ERR_clear_error();
+}
+
 /* POLYTLS_CAP_ALERT_IN_VERIFY covers 40, 42..46, 48, 51 and 80: OpenSSL
    3.0's ssl_x509err2alert table reaches each of them (proven on the wire);
    it has no entry for access_denied (49), which is therefore UNSUPPORTED
@@ -59,9 +69,32 @@ static const char groups[] = "X25519:P-256:P-384:P-521";
 #define OSSL_SECURITY_LEVEL 2
 #define DH_MIN_BITS 2048
 
+/* The parts of a chain as libssl wants them. */
+typedef struct loaded_chain {
+    X509 *leaf;
+    EVP_PKEY *key;
+    STACK_OF(X509) *rest;
+} loaded_chain;
+
+/* Parsed chains, kept per context: a server serves the same chain to
+   connection after connection, and parsing its DER and key every time was
+   most of the cost polytls added to an OpenSSL handshake (bench/,
+   docs/performance.md). Entries are matched by the exact bytes (DER of
+   every certificate and the key), never by pointer. */
+#define CHAIN_CACHE_SLOTS 4
+
+typedef struct chain_cache_entry {
+    uint8_t *bytes;          /* the chain's blobs and key, length-prefixed, as matched */
+    size_t len;
+    loaded_chain lc;
+} chain_cache_entry;
+
 typedef struct ossl_ctx {
     SSL_CTX *ssl_ctx;
     bool is_server;
+    pthread_mutex_t cache_lock;
+    chain_cache_entry cache[CHAIN_CACHE_SLOTS];
+    unsigned cache_next;     /* the slot replaced next */
     /* Server: our ALPN list (wire format) for the select callback, which
        must choose by our order; NULL when ALPN is off. */
     unsigned char *alpn;
@@ -149,13 +182,6 @@ static X509 *x509_from_blob(const polytls_drv_blob *b)
     return x;
 }
 
-/* The parts of a chain as libssl wants them. */
-typedef struct loaded_chain {
-    X509 *leaf;
-    EVP_PKEY *key;
-    STACK_OF(X509) *rest;
-} loaded_chain;
-
 static void loaded_chain_free(loaded_chain *lc)
 {
     X509_free(lc->leaf);
@@ -206,21 +232,101 @@ static polytls_status load_chain(const polytls_drv_chain *chain, loaded_chain *l
     }
     /* libssl accepts a mismatching key silently; check it ourselves. */
     if (X509_check_private_key(lc->leaf, lc->key) != 1) {
-        ERR_clear_error();
+        clear_errors();
         snprintf(err, errlen, "the private key does not match the leaf certificate");
         loaded_chain_free(lc);
         return POLYTLS_ERR_KEY_MISMATCH;
     }
     return POLYTLS_OK;
 bad:
-    ERR_clear_error();
+    clear_errors();
     loaded_chain_free(lc);
     return POLYTLS_ERR_BAD_ENCODING;
 nomem:
-    ERR_clear_error();
+    clear_errors();
     snprintf(err, errlen, "out of memory loading the certificate chain");
     loaded_chain_free(lc);
     return POLYTLS_ERR_NO_MEMORY;
+}
+
+/* The bytes a cache entry is matched by: each blob and the key, each
+   preceded by its length. NULL on out-of-memory. */
+static uint8_t *chain_bytes(const polytls_drv_chain *chain, size_t *len)
+{
+    size_t n = sizeof(size_t) + chain->key.len;
+    for (size_t i = 0; i < chain->n; i++)
+        n += sizeof(size_t) + chain->certs[i].len;
+    uint8_t *b = malloc(n), *p = b;
+    if (!b)
+        return NULL;
+    for (size_t i = 0; i <= chain->n; i++) {
+        const polytls_drv_blob *blob = i < chain->n ? &chain->certs[i] : &chain->key;
+        memcpy(p, &blob->len, sizeof blob->len);
+        p += sizeof blob->len;
+        if (blob->len)
+            memcpy(p, blob->data, blob->len);
+        p += blob->len;
+    }
+    *len = n;
+    return b;
+}
+
+/* New references to lc's parts, freed with loaded_chain_free. */
+static bool loaded_chain_ref(const loaded_chain *lc, loaded_chain *out)
+{
+    memset(out, 0, sizeof *out);
+    out->rest = X509_chain_up_ref(lc->rest);
+    if (!out->rest)
+        return false;
+    X509_up_ref(lc->leaf);
+    EVP_PKEY_up_ref(lc->key);
+    out->leaf = lc->leaf;
+    out->key = lc->key;
+    return true;
+}
+
+/* load_chain through the context's cache. */
+static polytls_status load_chain_cached(ossl_ctx *x, const polytls_drv_chain *chain, loaded_chain *lc,
+                                        char *err, size_t errlen)
+{
+    size_t len = 0;
+    uint8_t *bytes = chain_bytes(chain, &len);
+    if (!bytes)
+        return load_chain(chain, lc, err, errlen);
+    pthread_mutex_lock(&x->cache_lock);
+    for (unsigned i = 0; i < CHAIN_CACHE_SLOTS; i++) {
+        chain_cache_entry *e = &x->cache[i];
+        if (e->bytes && e->len == len && memcmp(e->bytes, bytes, len) == 0) {
+            bool ok = loaded_chain_ref(&e->lc, lc);
+            pthread_mutex_unlock(&x->cache_lock);
+            free(bytes);
+            if (ok)
+                return POLYTLS_OK;
+            snprintf(err, errlen, "out of memory loading the certificate chain");
+            return POLYTLS_ERR_NO_MEMORY;
+        }
+    }
+    pthread_mutex_unlock(&x->cache_lock);
+    polytls_status st = load_chain(chain, lc, err, errlen);
+    if (st != POLYTLS_OK) {
+        free(bytes);
+        return st;
+    }
+    loaded_chain kept;
+    if (!loaded_chain_ref(lc, &kept)) {
+        free(bytes);
+        return POLYTLS_OK;   /* served uncached */
+    }
+    pthread_mutex_lock(&x->cache_lock);
+    chain_cache_entry *e = &x->cache[x->cache_next];
+    x->cache_next = (x->cache_next + 1) % CHAIN_CACHE_SLOTS;
+    free(e->bytes);
+    loaded_chain_free(&e->lc);
+    e->bytes = bytes;
+    e->len = len;
+    e->lc = kept;
+    pthread_mutex_unlock(&x->cache_lock);
+    return POLYTLS_OK;
 }
 
 /* Installs lc on ssl (takes nothing: libssl up-refs what it keeps). */
@@ -492,7 +598,7 @@ static polytls_status ossl_init(const polytls_core_services *services, polytls_d
         return POLYTLS_ERR_BACKEND_UNAVAILABLE;
     }
     if (!OPENSSL_init_ssl(OPENSSL_INIT_LOAD_SSL_STRINGS | OPENSSL_INIT_LOAD_CRYPTO_STRINGS, NULL)) {
-        ERR_clear_error();
+        clear_errors();
         snprintf(info->version, sizeof info->version, "OPENSSL_init_ssl failed");
         return POLYTLS_ERR_BACKEND_UNAVAILABLE;
     }
@@ -502,7 +608,7 @@ static polytls_status ossl_init(const polytls_core_services *services, polytls_d
         if (!m || !BIO_meth_set_read_ex(m, core_bio_read) || !BIO_meth_set_write_ex(m, core_bio_write)
             || !BIO_meth_set_ctrl(m, core_bio_ctrl) || !BIO_meth_set_create(m, core_bio_create)) {
             BIO_meth_free(m);
-            ERR_clear_error();
+            clear_errors();
             snprintf(info->version, sizeof info->version, "cannot create the OpenSSL BIO method");
             return POLYTLS_ERR_BACKEND_UNAVAILABLE;
         }
@@ -514,7 +620,8 @@ static polytls_status ossl_init(const polytls_core_services *services, polytls_d
        an alert (and we do not link its internals). */
     info->capabilities = POLYTLS_CAP_ASYNC_SERVER_CERT | POLYTLS_CAP_ASYNC_CLIENT_CERT
                          | POLYTLS_CAP_CUSTOM_DH | POLYTLS_CAP_TLS13_CA_NAMES
-                         | POLYTLS_CAP_ALERT_IN_VERIFY;
+                         | POLYTLS_CAP_ALERT_IN_VERIFY
+                         | POLYTLS_CAP_LOW_MEMORY; /* SSL_MODE_RELEASE_BUFFERS */
     return POLYTLS_OK;
 }
 
@@ -529,6 +636,11 @@ static void ossl_ctx_fini(void *ctx)
         return;
     SSL_CTX_free(x->ssl_ctx);
     free(x->alpn);
+    for (unsigned i = 0; i < CHAIN_CACHE_SLOTS; i++) {
+        free(x->cache[i].bytes);
+        loaded_chain_free(&x->cache[i].lc);
+    }
+    pthread_mutex_destroy(&x->cache_lock);
     free(x);
 }
 
@@ -571,7 +683,7 @@ static X509_STORE *build_trust(const polytls_drv_config *cfg, polytls_status *st
                 X509_STORE_free(store);
                 return NULL;
             }
-            ERR_clear_error();
+            clear_errors();
         }
     }
     /* Every configured anchor ends a chain, even one that is not
@@ -612,7 +724,7 @@ static polytls_status set_dh(SSL_CTX *ctx, const polytls_drv_blob *dh, char *msg
     EVP_PKEY *pkey = d2i_KeyParams(EVP_PKEY_DH, NULL, &p, (long)dh->len);
     if (!pkey || p != dh->data + dh->len) {
         EVP_PKEY_free(pkey);
-        ERR_clear_error();
+        clear_errors();
         snprintf(msg, cap, "DH parameters do not parse as PKCS#3 DER");
         return POLYTLS_ERR_BAD_ENCODING;
     }
@@ -685,13 +797,14 @@ static polytls_status ossl_ctx_init(const polytls_drv_config *cfg, void **out, c
     char msg[160];
     polytls_status st;
 
-    ERR_clear_error();
+    clear_errors();
     /* The core validated cfg (core/driver.h): nothing to re-check here. */
     ossl_ctx *x = calloc(1, sizeof *x);
     if (!x) {
         snprintf(err, errlen, "out of memory");
         return POLYTLS_ERR_NO_MEMORY;
     }
+    pthread_mutex_init(&x->cache_lock, NULL);
     x->is_server = cfg->is_server;
     x->ssl_ctx = SSL_CTX_new(TLS_method());
     if (!x->ssl_ctx)
@@ -715,6 +828,12 @@ static polytls_status ossl_ctx_init(const polytls_drv_config *cfg, void **out, c
     if (SSL_CTX_set1_groups_list(ctx, groups) != 1)
         return ctx_fail(x, POLYTLS_ERR_INTERNAL, err, errlen, "cannot pin the groups");
     SSL_CTX_set_security_level(ctx, OSSL_SECURITY_LEVEL);
+    /* Low-memory mode: libssl frees its read and write buffers whenever they
+       are empty (an idle connection keeps ~35 KB less), at the price of an
+       allocation and a free per record. A config from an older core has no
+       such field. */
+    if (cfg->size >= offsetof(polytls_drv_config, low_memory) + sizeof cfg->low_memory && cfg->low_memory)
+        SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
 
     /* No resumption yet: no cache, no tickets (TLS 1.2 or 1.3). */
     SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
@@ -757,7 +876,7 @@ static polytls_status ossl_ctx_init(const polytls_drv_config *cfg, void **out, c
         if (st != POLYTLS_OK)
             return ctx_fail(x, st, err, errlen, "cannot set the ALPN protocols");
     }
-    ERR_clear_error();
+    clear_errors();
     *out = x;
     return POLYTLS_OK;
 }
@@ -774,7 +893,7 @@ static void ossl_conn_fini(void *conn)
     SSL_free(c->ssl); /* frees the BIO too */
     free_blobs(c->names, c->n_names);
     free(c);
-    ERR_clear_error();
+    clear_errors();
 }
 
 static polytls_status conn_fail(ossl_conn *c, polytls_status st, const char *what)
@@ -790,7 +909,7 @@ static polytls_status ossl_conn_init(void *ctx, polytls_core_conn *core, const p
                                      void **out)
 {
     ossl_ctx *x = ctx;
-    ERR_clear_error();
+    clear_errors();
     ossl_conn *c = calloc(1, sizeof *c);
     if (!c) {
         svc->set_error(core, "out of memory");
@@ -815,7 +934,7 @@ static polytls_status ossl_conn_init(void *ctx, polytls_core_conn *core, const p
             return conn_fail(c, POLYTLS_ERR_INTERNAL, "server connection without a chain");
         loaded_chain lc;
         char err[160];
-        polytls_status st = load_chain(cc->chain, &lc, err, sizeof err);
+        polytls_status st = load_chain_cached(x, cc->chain, &lc, err, sizeof err);
         if (st != POLYTLS_OK)
             return conn_fail(c, st, err);
         bool ok = use_chain(c->ssl, &lc);
@@ -848,7 +967,7 @@ static polytls_status ossl_conn_init(void *ctx, polytls_core_conn *core, const p
                 return conn_fail(c, POLYTLS_ERR_INTERNAL, "OpenSSL refused the certificate chain");
         }
     }
-    ERR_clear_error();
+    clear_errors();
     *out = c;
     return POLYTLS_OK;
 }
@@ -889,16 +1008,16 @@ static polytls_drv_rc failure(ossl_conn *c, const char *what, int ssl_err)
 static polytls_drv_rc ossl_advance(void *conn, bool *handshake_done)
 {
     ossl_conn *c = conn;
-    ERR_clear_error();
+    clear_errors();
 
     if (!c->handshake_done) {
         int r = SSL_do_handshake(c->ssl);
         if (r != 1) {
             int e = SSL_get_error(c->ssl, r);
             switch (e) {
-            case SSL_ERROR_WANT_READ: ERR_clear_error(); return POLYTLS_DRV_AGAIN;
-            case SSL_ERROR_WANT_X509_LOOKUP: ERR_clear_error(); return POLYTLS_DRV_PAUSED;
-            case SSL_ERROR_ZERO_RETURN: ERR_clear_error(); return POLYTLS_DRV_CLOSED;
+            case SSL_ERROR_WANT_READ: clear_errors(); return POLYTLS_DRV_AGAIN;
+            case SSL_ERROR_WANT_X509_LOOKUP: clear_errors(); return POLYTLS_DRV_PAUSED;
+            case SSL_ERROR_ZERO_RETURN: clear_errors(); return POLYTLS_DRV_CLOSED;
             default: return failure(c, "TLS handshake", e);
             }
         }
@@ -912,7 +1031,7 @@ static polytls_drv_rc ossl_advance(void *conn, bool *handshake_done)
         uint8_t *p = svc->app_reserve(c->core, 16384);
         if (!p) {
             svc->set_error(c->core, "out of memory for application data");
-            ERR_clear_error();
+            clear_errors();
             return POLYTLS_DRV_FAILED;
         }
         size_t got = 0;
@@ -922,8 +1041,8 @@ static polytls_drv_rc ossl_advance(void *conn, bool *handshake_done)
             continue;
         int e = SSL_get_error(c->ssl, r);
         switch (e) {
-        case SSL_ERROR_WANT_READ: ERR_clear_error(); return POLYTLS_DRV_AGAIN;
-        case SSL_ERROR_ZERO_RETURN: ERR_clear_error(); return POLYTLS_DRV_CLOSED;
+        case SSL_ERROR_WANT_READ: clear_errors(); return POLYTLS_DRV_AGAIN;
+        case SSL_ERROR_ZERO_RETURN: clear_errors(); return POLYTLS_DRV_CLOSED;
         default: return failure(c, "TLS read", e);
         }
     }
@@ -932,7 +1051,7 @@ static polytls_drv_rc ossl_advance(void *conn, bool *handshake_done)
 static polytls_status ossl_write_app(void *conn, const uint8_t *data, size_t len)
 {
     ossl_conn *c = conn;
-    ERR_clear_error();
+    clear_errors();
     while (len) {
         size_t written = 0;
         if (SSL_write_ex(c->ssl, data, len, &written) != 1 || written == 0) {
@@ -957,7 +1076,7 @@ static polytls_status ossl_close_notify(void *conn)
     if (c->close_sent)
         return POLYTLS_OK;
     c->close_sent = true;
-    ERR_clear_error();
+    clear_errors();
     /* 0: sent, the peer's has not arrived; 1: both done. */
     if (SSL_shutdown(c->ssl) < 0) {
         char lib[256];
@@ -969,7 +1088,7 @@ static polytls_status ossl_close_notify(void *conn)
         svc->set_error(c->core, "SSL_shutdown failed%s%s", lib[0] ? ": " : "", lib);
         return POLYTLS_ERR_INTERNAL;
     }
-    ERR_clear_error();
+    clear_errors();
     return POLYTLS_OK;
 }
 
