@@ -208,6 +208,12 @@ for c in root inter server-ec server-rsa other evil expired \
     der "$c"
 done
 
+# Certificate pins: SHA-256 of each DER SubjectPublicKeyInfo (binary, 32 bytes).
+for c in root inter server-ec other client-ca1 client1; do
+    "$OPENSSL" x509 -in "$c.pem" -pubkey -noout | "$OPENSSL" pkey -pubin -outform DER |
+        "$OPENSSL" dgst -sha256 -binary > "$c.pin"
+done
+
 if [ -n "$DH" ]; then
     cp "$DH" dh2048.der
 fi

@@ -144,7 +144,11 @@ typedef enum polytls_capability {
     POLYTLS_CAP_CUSTOM_DH = 1u << 4,
     /* The server names the acceptable client CAs in TLS 1.3
        (certificate_authorities) and the client reads them. */
-    POLYTLS_CAP_TLS13_CA_NAMES = 1u << 5
+    POLYTLS_CAP_TLS13_CA_NAMES = 1u << 5,
+    /* polytls_client_set_low_memory / polytls_server_set_low_memory are
+       honoured: idle connections give their record buffers back to the
+       heap (OpenSSL: SSL_MODE_RELEASE_BUFFERS). */
+    POLYTLS_CAP_LOW_MEMORY = 1u << 6
 } polytls_capability;
 
 /* Finds a backend by name ("openssl", "gnutls", "wolfssl"). NULL name: the
@@ -154,7 +158,9 @@ typedef enum polytls_capability {
    Returns POLYTLS_OK, POLYTLS_ERR_INVALID_ARGUMENT (out NULL),
    POLYTLS_ERR_BACKEND_UNAVAILABLE (the message says why). Thread-safe. */
 POLYTLS_API polytls_status polytls_backend_get(const char *name, polytls_backend **out);
-/* The names of the built-in backends, NULL-terminated, in preference order. */
+/* The names of the backends this build provides (built in, then the modules it
+   installs), NULL-terminated, in preference order. A module is only loaded by
+   polytls_backend_get. */
 POLYTLS_API const char *const *polytls_backend_names(void);
 POLYTLS_API const char *polytls_backend_name(const polytls_backend *b);
 /* The TLS library's version as loaded at run time, e.g. "OpenSSL 3.0.19 ...". */
@@ -163,6 +169,12 @@ POLYTLS_API const char *polytls_backend_version(const polytls_backend *b);
 POLYTLS_API const char *polytls_backend_built_version(const polytls_backend *b);
 /* Bit set of polytls_capability. */
 POLYTLS_API uint32_t polytls_backend_capabilities(const polytls_backend *b);
+/* Whether the backend is linked into libpolytls (true) or was loaded from
+   a module (false). See docs/backends.md. */
+POLYTLS_API bool polytls_backend_is_builtin(const polytls_backend *b);
+/* The file a module backend was loaded from (valid for the process
+   lifetime); NULL for a built-in backend or a NULL handle. */
+POLYTLS_API const char *polytls_backend_module_path(const polytls_backend *b);
 /* "POLYTLS_CAP_ALPN" ... for one bit; NULL for a value that is not one known bit. */
 POLYTLS_API const char *polytls_capability_name(uint32_t bit);
 
@@ -550,6 +562,29 @@ POLYTLS_API polytls_status polytls_client_set_alpn(polytls_client *c, const uint
                                                    const size_t *lens, size_t n);
 POLYTLS_API polytls_status polytls_server_set_alpn(polytls_server *s, const uint8_t *const *protos,
                                                    const size_t *lens, size_t n);
+
+/* Low-memory mode: trade a few allocations per record for a much smaller
+ * idle connection (the backend frees its record buffers whenever they are
+ * empty instead of keeping them for the connection's lifetime). For
+ * servers holding many mostly idle connections; see docs/performance.md.
+ * on = false is the default and always OK. on = true is UNSUPPORTED when
+ * the backend lacks POLYTLS_CAP_LOW_MEMORY (nothing is changed). Before the
+ * first start: WRONG_STATE afterwards. INVALID_ARGUMENT for NULL. */
+POLYTLS_API polytls_status polytls_client_set_low_memory(polytls_client *c, bool on);
+POLYTLS_API polytls_status polytls_server_set_low_memory(polytls_server *s, bool on);
+
+/* Certificate pinning. pins: n SHA-256 digests of DER SubjectPublicKeyInfo
+ * (what `openssl x509 -pubkey -noout | openssl pkey -pubin -outform DER |
+ * openssl dgst -sha256` prints). After the backend's own verification (and
+ * the host-name check) the core requires some certificate of the peer's
+ * verified chain, leaf to trust anchor, to have one of them; otherwise the
+ * handshake fails: BAD_TLS_DATA, the message says so, the peer receives
+ * bad_certificate (42), and verify is not called. Pinning adds to
+ * verification, never replaces it. The server form pins client
+ * certificates. Before the first start (WRONG_STATE afterwards);
+ * INVALID_ARGUMENT for NULL or n outside 1..1024. The digests are copied. */
+POLYTLS_API polytls_status polytls_client_set_pins(polytls_client *c, const uint8_t (*pins)[32], size_t n);
+POLYTLS_API polytls_status polytls_server_set_pins(polytls_server *s, const uint8_t (*pins)[32], size_t n);
 
 POLYTLS_API polytls_status polytls_server_start(polytls_server *server,
                                                 const polytls_conn_callbacks *callbacks, void *user,
