@@ -4,8 +4,12 @@
  *                     client backend x every server backend) talk over
  *                     memory in this process; prints what was negotiated and
  *                     how many bytes crossed.
- *   polytls backends  lists the backends, their library versions and
- *                     capability bits.
+ *   polytls backends  lists the backends: built in or loaded from which
+ *                     module, the library version built against and the one
+ *                     loaded, and the capability bits (docs/backends.md).
+ *   polytls client    a TLS client over TCP (stdin -> TLS -> stdout) and
+ *   polytls server    a TLS server over TCP (HTTP or echo): docs/cli.md,
+ *                     tools/cli_client.c, cli_server.c, cli_common.c.
  *
  * It uses nothing but the public API. */
 #include <stdio.h>
@@ -14,6 +18,7 @@
 
 #include "polytls/polytls.h"
 #include "demo_pki.h"
+#include "cli_common.h"
 
 /* ------------------------------------------------------------------ pipe -- */
 
@@ -219,8 +224,12 @@ static int cmd_backends(void)
             failures++;
             continue;
         }
-        printf("%s (built in)\n  library loaded: %s\n  built against:  %s\n  capabilities:  ",
-               polytls_backend_name(b), polytls_backend_version(b), polytls_backend_built_version(b));
+        if (polytls_backend_is_builtin(b))
+            printf("%s (built in)\n", polytls_backend_name(b));
+        else
+            printf("%s (module %s)\n", polytls_backend_name(b), polytls_backend_module_path(b));
+        printf("  library loaded: %s\n  built against:  %s\n  capabilities:  ", polytls_backend_version(b),
+               polytls_backend_built_version(b));
         uint32_t caps = polytls_backend_capabilities(b);
         if (!caps)
             printf(" none");
@@ -234,9 +243,11 @@ static int cmd_backends(void)
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: polytls demo | backends | version\n"
+    fprintf(f, "usage: polytls demo | backends | version | client ... | server ...\n"
                "  demo      every built client backend x server backend over memory\n"
-               "  backends  the backends, their library versions and capability bits\n");
+               "  backends  the backends, their library versions and capability bits\n"
+               "  client    TLS client over TCP: stdin -> TLS -> stdout (client --help)\n"
+               "  server    TLS server over TCP: HTTP or echo (server --help)\n");
 }
 
 int main(int argc, char **argv)
@@ -244,6 +255,10 @@ int main(int argc, char **argv)
     const char *cmd = argc > 1 ? argv[1] : "demo";
     if (strcmp(cmd, "demo") == 0)
         return cmd_demo();
+    if (strcmp(cmd, "client") == 0)
+        return cli_client_main(argc - 1, argv + 1);
+    if (strcmp(cmd, "server") == 0)
+        return cli_server_main(argc - 1, argv + 1);
     if (strcmp(cmd, "backends") == 0)
         return cmd_backends();
     if (strcmp(cmd, "version") == 0) {
