@@ -26,6 +26,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,8 +47,30 @@ static bool have_coro;
 /* Context and connection state                                              */
 /* ------------------------------------------------------------------------ */
 
+/* A certificate chain converted for GnuTLS. */
+typedef struct gtls_chain {
+    gnutls_pcert_st *pcerts;
+    unsigned n;
+    gnutls_privkey_t key;
+} gtls_chain;
+
+/* Imported server chains, kept per context: importing the chain and key
+   for every connection was most of what polytls added to a GnuTLS
+   handshake (bench/, docs/performance.md). Read-only once stored, like the
+   credentials every session already shares; matched by exact bytes. */
+#define CHAIN_CACHE_SLOTS 4
+
+typedef struct chain_cache_entry {
+    uint8_t *bytes;
+    size_t len;
+    gtls_chain chain;
+} chain_cache_entry;
+
 typedef struct gtls_ctx {
     bool is_server;
+    pthread_mutex_t cache_lock;
+    chain_cache_entry cache[CHAIN_CACHE_SLOTS];
+    unsigned cache_used;     /* filled slots; full: new chains are not cached */
     polytls_client_auth client_auth;
     bool send_ca_names;
     uint16_t min_version, max_version;
@@ -62,12 +85,6 @@ typedef struct gtls_ctx {
     unsigned n_alpn;
 } gtls_ctx;
 
-/* A certificate chain converted for GnuTLS (owned by one connection). */
-typedef struct gtls_chain {
-    gnutls_pcert_st *pcerts;
-    unsigned n;
-    gnutls_privkey_t key;
-} gtls_chain;
 
 typedef struct gtls_conn {
     gtls_ctx *ctx;
@@ -90,6 +107,7 @@ typedef struct gtls_conn {
     /* The chain we present: the server's from conn_init, the client's once
        the user answered. GnuTLS borrows it until gnutls_deinit. */
     gtls_chain own;
+    const gtls_chain *shared;   /* server: the context's cached chain instead of own */
     bool cert_answered;
 
     /* Client handshake step running on a coroutine; non-NULL only while
@@ -214,6 +232,69 @@ static polytls_status chain_import(gtls_conn *c, const polytls_drv_chain *in, gt
         return POLYTLS_ERR_KEY_MISMATCH;
     }
     *out = ch;
+    return POLYTLS_OK;
+}
+
+/* The bytes a cache entry is matched by: each certificate and the key,
+   each preceded by its length. NULL on out-of-memory. */
+static uint8_t *chain_bytes(const polytls_drv_chain *in, size_t *len)
+{
+    size_t n = sizeof(size_t) + in->key.len;
+    for (size_t i = 0; i < in->n; i++)
+        n += sizeof(size_t) + in->certs[i].len;
+    uint8_t *b = malloc(n), *p = b;
+    if (!b)
+        return NULL;
+    for (size_t i = 0; i <= in->n; i++) {
+        const polytls_drv_blob *blob = i < in->n ? &in->certs[i] : &in->key;
+        memcpy(p, &blob->len, sizeof blob->len);
+        p += sizeof blob->len;
+        if (blob->len)
+            memcpy(p, blob->data, blob->len);
+        p += blob->len;
+    }
+    *len = n;
+    return b;
+}
+
+/* The server's chain for c: the context's cached import when the same
+   bytes were imported before, else a new import that is cached while
+   slots remain (and kept in c->own when they do not). */
+static polytls_status chain_import_cached(gtls_ctx *x, gtls_conn *c, const polytls_drv_chain *in)
+{
+    size_t len = 0;
+    uint8_t *bytes = chain_bytes(in, &len);
+    if (!bytes)
+        return chain_import(c, in, &c->own);
+    pthread_mutex_lock(&x->cache_lock);
+    for (unsigned i = 0; i < x->cache_used; i++) {
+        if (x->cache[i].len == len && memcmp(x->cache[i].bytes, bytes, len) == 0) {
+            c->shared = &x->cache[i].chain;
+            pthread_mutex_unlock(&x->cache_lock);
+            free(bytes);
+            return POLYTLS_OK;
+        }
+    }
+    pthread_mutex_unlock(&x->cache_lock);
+    gtls_chain ch;
+    polytls_status st = chain_import(c, in, &ch);
+    if (st != POLYTLS_OK) {
+        free(bytes);
+        return st;
+    }
+    pthread_mutex_lock(&x->cache_lock);
+    if (x->cache_used < CHAIN_CACHE_SLOTS) {
+        chain_cache_entry *e = &x->cache[x->cache_used++];
+        e->bytes = bytes;
+        e->len = len;
+        e->chain = ch;
+        c->shared = &e->chain;
+        bytes = NULL;
+    } else {
+        c->own = ch;   /* entries are never replaced: sessions may still use them */
+    }
+    pthread_mutex_unlock(&x->cache_lock);
+    free(bytes);
     return POLYTLS_OK;
 }
 
@@ -688,10 +769,11 @@ static int retrieve_fn(gnutls_session_t s, const struct gnutls_cert_retr_st *inf
         c->names = NULL;
         c->n_names = 0;
     }
-    if (c->own.n) {
-        *certs = c->own.pcerts;
-        *n_certs = c->own.n;
-        *key = c->own.key;
+    const gtls_chain *ch = c->shared ? c->shared : &c->own;
+    if (ch->n) {
+        *certs = ch->pcerts;
+        *n_certs = ch->n;
+        *key = ch->key;
     }
     return 0;
 }
@@ -737,6 +819,11 @@ static void gtls_ctx_fini(void *p)
     gtls_ctx *x = p;
     if (!x)
         return;
+    for (unsigned i = 0; i < x->cache_used; i++) {
+        free(x->cache[i].bytes);
+        chain_free(&x->cache[i].chain);
+    }
+    pthread_mutex_destroy(&x->cache_lock);
     if (x->cred)
         gnutls_certificate_free_credentials(x->cred);
     if (x->dh)
@@ -820,6 +907,7 @@ static polytls_status gtls_ctx_init(const polytls_drv_config *cfg, void **out, c
         snprintf(err, errlen, "out of memory");
         return POLYTLS_ERR_NO_MEMORY;
     }
+    pthread_mutex_init(&x->cache_lock, NULL);
     x->is_server = cfg->is_server;
     x->client_auth = cfg->client_auth;
     x->send_ca_names = cfg->send_ca_names;
@@ -965,7 +1053,7 @@ static polytls_status gtls_conn_init(void *ctxp, polytls_core_conn *core, const 
     }
 
     if (x->is_server) {
-        st = chain_import(c, cc->chain, &c->own);
+        st = chain_import_cached(x, c, cc->chain);
         if (st != POLYTLS_OK)
             goto fail;
         c->cert_answered = true;
