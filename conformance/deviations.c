@@ -50,7 +50,30 @@ static const cf_deviation_row rows[] = {
       "_gnutls_figure_dh_params; backend-notes.md 7a)",
       false },
 
+    { "suites.mixed_list/tls13", "gnutls", POLYTLS_ERR_UNSUPPORTED,
+      "a cipher suite list that is not every combination of its ciphers and key exchanges (here "
+      "TLS_AES_128_GCM_SHA256 with TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384) makes the first start "
+      "fail with UNSUPPORTED",
+      "GnuTLS 3.7 priority strings enable ciphers and key exchanges independently (+AES-128-GCM, "
+      "+ECDHE-ECDSA, ...), for TLS 1.3 and TLS 1.2 at once, so such a list cannot be expressed; the "
+      "driver refuses it rather than enable a different set",
+      false },
+    { "suites.mixed_list/tls12", "gnutls", POLYTLS_ERR_UNSUPPORTED,
+      "a cipher suite list that is not every combination of its ciphers and key exchanges (here "
+      "TLS_AES_128_GCM_SHA256 with TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384) makes the first start "
+      "fail with UNSUPPORTED",
+      "GnuTLS 3.7 priority strings enable ciphers and key exchanges independently (+AES-128-GCM, "
+      "+ECDHE-ECDSA, ...), for TLS 1.3 and TLS 1.2 at once, so such a list cannot be expressed; the "
+      "driver refuses it rather than enable a different set",
+      false },
     /* ---- wolfssl ---- */
+    { "suites.no_common_group/server_tls12", "wolfssl", POLYTLS_ERR_UNSUPPORTED,
+      "a server group list narrower than the four default groups makes the first server start fail "
+      "with UNSUPPORTED while TLS 1.2 is in the server's version range",
+      "a wolfSSL 5.5.4 TLS 1.2 server completes ECDHE with a group the client offered even when it is "
+      "not in the server's list (wolfSSL_CTX_UseSupportedCurve / wolfSSL_CTX_set1_curves_list do not "
+      "restrict it; measured: client x25519 only, server secp384r1 only, handshake completes)",
+      false },
     { "alpn.unexpressible_name/comma", "wolfssl", POLYTLS_ERR_UNSUPPORTED,
       "an ALPN protocol name containing ',' makes the first client/server start fail with UNSUPPORTED",
       "wolfSSL 5.5.4 takes ALPN names only as one comma-separated C string (wolfSSL_UseALPN splits "

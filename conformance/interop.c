@@ -289,6 +289,33 @@ static void alpn(void **state)
     }
 }
 
+/* Exporters agree across libraries: both ends derive the same bytes. */
+static void exporter(void **state)
+{
+    (void)state;
+    if (!(polytls_backend_capabilities(client_backend) & POLYTLS_CAP_EXPORTER) ||
+        !(polytls_backend_capabilities(server_backend) & POLYTLS_CAP_EXPORTER))
+        skip();
+    for (int v = 0; v < 2; v++) {
+        cf_pair p;
+        cf_pair_init(&p);
+        cf_setup s = pair_setup();
+        s.client_min = s.client_max = v ? 0x0303 : 0x0304;
+        cf_pair_setup(&p, &s);
+        cf_handshake(&p);
+        static const uint8_t label[] = "EXPORTER-polytls-interop";
+        uint8_t a[32], b[32];
+        cf_assert_status(polytls_conn_export_keying_material(CF_C(&p)->conn, label, sizeof label - 1,
+                                                             (const uint8_t *)"ctx", 3, a, sizeof a),
+                         POLYTLS_OK);
+        cf_assert_status(polytls_conn_export_keying_material(CF_S(&p)->conn, label, sizeof label - 1,
+                                                             (const uint8_t *)"ctx", 3, b, sizeof b),
+                         POLYTLS_OK);
+        assert_memory_equal(a, b, sizeof a);
+        cf_pair_free(&p);
+    }
+}
+
 static const struct CMUnitTest tests[] = {
     CF_TEST(tls13_ecdsa, "interop.tls13_ecdsa"),
     CF_TEST(tls12_ecdsa, "interop.tls12_ecdsa"),
@@ -298,6 +325,7 @@ static const struct CMUnitTest tests[] = {
     CF_TEST(client_certificate_later_tls12, "interop.client_certificate_later_tls12"),
     CF_TEST(hostname_mismatch, "interop.hostname_mismatch"),
     CF_TEST(ip_literal, "interop.ip_literal"),
+    CF_TEST(exporter, "interop.exporter"),
     CF_TEST(alpn, "interop.alpn"),
 };
 

@@ -17,12 +17,16 @@ extern const cf_group cf_group_handshake, cf_group_data, cf_group_verify, cf_gro
     cf_group_sni, cf_group_async, cf_group_client_auth, cf_group_alerts, cf_group_errors,
     cf_group_close, cf_group_arguments, cf_group_reentrancy, cf_group_capabilities, cf_group_alpn,
     cf_group_low_memory, cf_group_pins;
+extern const cf_group cf_group_keylog;
+extern const cf_group cf_group_suites;
 
 static const cf_group *const groups[] = {
     &cf_group_handshake, &cf_group_data,   &cf_group_verify,      &cf_group_certificates,
     &cf_group_sni,       &cf_group_async,  &cf_group_client_auth, &cf_group_alerts,
     &cf_group_errors,    &cf_group_close,  &cf_group_arguments,   &cf_group_reentrancy,
     &cf_group_capabilities, &cf_group_alpn, &cf_group_low_memory, &cf_group_pins,
+    &cf_group_keylog,
+    &cf_group_suites,
 };
 
 int main(int argc, char **argv)

@@ -213,6 +213,8 @@ const char *polytls_capability_name(uint32_t bit)
     case POLYTLS_CAP_CUSTOM_DH: return "POLYTLS_CAP_CUSTOM_DH";
     case POLYTLS_CAP_TLS13_CA_NAMES: return "POLYTLS_CAP_TLS13_CA_NAMES";
     case POLYTLS_CAP_LOW_MEMORY: return "POLYTLS_CAP_LOW_MEMORY";
+    case POLYTLS_CAP_KEYLOG: return "POLYTLS_CAP_KEYLOG";
+    case POLYTLS_CAP_EXPORTER: return "POLYTLS_CAP_EXPORTER";
     default: return NULL;
     }
 }

@@ -870,3 +870,35 @@ polytls_status polytls_conn_peer_chain(const polytls_conn *c, polytls_certificat
     *n = c->n_peer_chain;
     return POLYTLS_OK;
 }
+
+/* -------------------------------------------------------------- exporter -- */
+
+polytls_status polytls_conn_export_keying_material(polytls_conn *c, const uint8_t *label,
+                                                   size_t label_len, const uint8_t *context,
+                                                   size_t context_len, uint8_t *out, size_t out_len)
+{
+    if (!c || !label || !out)
+        return ptls_fail(POLYTLS_ERR_INVALID_ARGUMENT, "export_keying_material: NULL argument");
+    if (label_len == 0 || label_len > 255 || context_len > 65535 || (!context && context_len) ||
+        out_len == 0 || out_len > 16320)
+        return ptls_fail(POLYTLS_ERR_INVALID_ARGUMENT,
+                         "export_keying_material: label 1..255 bytes, context <= 65535 bytes, "
+                         "out_len 1..16320");
+    if (!ptls_backend_has(c->ep->backend, POLYTLS_CAP_EXPORTER) ||
+        c->drv->size < offsetof(polytls_driver, export_keying_material) +
+                           sizeof c->drv->export_keying_material ||
+        !c->drv->export_keying_material)
+        return ptls_fail(POLYTLS_ERR_UNSUPPORTED, "backend %s has no keying-material exporter",
+                         c->drv->name);
+    polytls_status s = gate(c, true);
+    if (s != POLYTLS_OK)
+        return s;
+    if (!c->handshake_done || !c->dconn) {
+        ptls_conn_set_error(c, "export_keying_material: the handshake has not completed");
+        return POLYTLS_ERR_WRONG_STATE;
+    }
+    s = c->drv->export_keying_material(c->dconn, label, label_len, context, context_len, out, out_len);
+    if (s != POLYTLS_OK && s != POLYTLS_ERR_UNSUPPORTED)
+        s = POLYTLS_ERR_INTERNAL;
+    return s;
+}

@@ -32,6 +32,10 @@ typedef struct ptls_endpoint {
     bool low_memory;               /* release idle record buffers (POLYTLS_CAP_LOW_MEMORY) */
     uint8_t (*pins)[32];           /* SHA-256 of acceptable SubjectPublicKeyInfos; n_pins 0 = no pinning */
     size_t n_pins;
+    uint16_t *suites;              /* IANA cipher suite numbers, preference order; n_suites 0 = default */
+    size_t n_suites;
+    uint16_t *groups;              /* IANA group numbers, preference order; n_groups 0 = default */
+    size_t n_groups;
 
     /* client */
     char *hostname;                /* normalised */
@@ -44,6 +48,10 @@ typedef struct ptls_endpoint {
     size_t dh_len;
     polytls_client_auth client_auth;
     bool send_ca_names;
+
+    /* both: key log (POLYTLS_CAP_KEYLOG); NULL = off */
+    polytls_keylog_fn keylog;
+    void *keylog_user;
 } ptls_endpoint;
 
 struct polytls_client {

@@ -88,6 +88,24 @@ typedef struct polytls_drv_config {
        Only set for a backend that claims POLYTLS_CAP_LOW_MEMORY. Read it only
        when size covers it (a config from an older core lacks the field). */
     bool low_memory;
+    /* Both sides: the user's key-log callback (NULL = off). Only set for a
+       backend that claims POLYTLS_CAP_KEYLOG. Read it only when size covers
+       it. A driver whose library hands over whole NSS lines passes them to
+       keylog(keylog_user, line) on the thread that runs advance(); one that
+       gets a label and a secret calls svc->keylog instead, which builds the
+       line. */
+    polytls_keylog_fn keylog;
+    void *keylog_user;
+    /* Both sides: the cipher suites and groups (IANA numbers) in preference
+       order; n = 0 means the default pinned set. The core validated them
+       (only the suites and groups listed above; DHE suites only for a server
+       with dh_params) and narrowed min/max_version so that each version of
+       the range has a suite in the list. Apply exactly these. Read them only
+       when size covers them. */
+    const uint16_t *suites;
+    size_t n_suites;
+    const uint16_t *groups;
+    size_t n_groups;
 } polytls_drv_config;
 
 typedef struct polytls_drv_conn_config {
@@ -175,6 +193,12 @@ typedef struct polytls_core_services {
     bool (*coro_resume)(polytls_coro *co);
     void (*coro_yield)(polytls_coro *co);
     void (*coro_free)(polytls_coro *co);
+
+    /* Key log (only when the endpoint has one; check size covers it): builds
+       "label <client_random hex> <secret hex>" and hands it to the user's
+       callback. client_random is 32 bytes; secret at most 64. */
+    void (*keylog)(polytls_core_conn *c, const char *label, const uint8_t *client_random,
+                   const uint8_t *secret, size_t secret_len);
 } polytls_core_services;
 
 /* ------------------------------------------------------------------------ */
@@ -268,6 +292,14 @@ typedef struct polytls_driver {
        moments; it must refuse all others. */
     polytls_status (*send_alert)(void *conn, polytls_alert code, polytls_alert_level level,
                                  bool in_verify);
+
+    /* Optional (NULL, or a driver whose size does not cover it =
+       UNSUPPORTED). RFC 8446 7.5 / RFC 5705 exporter, handshake done; the
+       core has checked the arguments (label 1..255 bytes, context NULL or
+       <= 65535 bytes, out_len 1..16320). OK, UNSUPPORTED, INTERNAL. */
+    polytls_status (*export_keying_material)(void *conn, const uint8_t *label, size_t label_len,
+                                             const uint8_t *context, size_t context_len, uint8_t *out,
+                                             size_t out_len);
 } polytls_driver;
 
 /* The type of a module's entry point (POLYTLS_DRIVER_ENTRY_SYMBOL), and the

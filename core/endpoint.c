@@ -38,6 +38,8 @@ void ptls_endpoint_unref(ptls_endpoint *ep)
         ptls_wipe(ep->dh, ep->dh_len);
     free(ep->dh);
     free(ep->alpn);
+    free(ep->suites);
+    free(ep->groups);
     pthread_mutex_destroy(&ep->lock);
     free(ep);
 }
@@ -69,6 +71,10 @@ static ptls_endpoint *endpoint_alloc(size_t size, const polytls_backend *b, bool
     return ep;
 }
 
+/* Defined with the suite and group setters below. */
+static polytls_status narrow_versions_to_suites(const ptls_endpoint *ep, polytls_drv_config *cfg,
+                                                char *err, size_t errlen);
+
 polytls_status ptls_endpoint_ensure_ctx(ptls_endpoint *ep, char *err, size_t errlen)
 {
     polytls_status s = POLYTLS_OK;
@@ -95,9 +101,17 @@ polytls_status ptls_endpoint_ensure_ctx(ptls_endpoint *ep, char *err, size_t err
                 .dh_params = {ep->dh, ep->dh_len},
                 .alpn = {ep->alpn, ep->alpn_len},
                 .low_memory = ep->low_memory,
+                .suites = ep->suites,
+                .n_suites = ep->n_suites,
+                .groups = ep->groups,
+                .n_groups = ep->n_groups,
+                .keylog = ep->keylog,
+                .keylog_user = ep->keylog_user,
             };
             err[0] = '\0';
-            s = ep->backend->drv->ctx_init(&cfg, &ep->drv_ctx, err, errlen);
+            s = narrow_versions_to_suites(ep, &cfg, err, errlen);
+            if (s == POLYTLS_OK)
+                s = ep->backend->drv->ctx_init(&cfg, &ep->drv_ctx, err, errlen);
             free(blobs);
             if (s == POLYTLS_OK)
                 ep->started = true;
@@ -416,4 +430,210 @@ polytls_status polytls_server_set_pins(polytls_server *s, const uint8_t (*pins)[
     if (!s)
         return ptls_fail(POLYTLS_ERR_INVALID_ARGUMENT, "server is NULL");
     return set_pins(&s->ep, pins, n);
+}
+
+/* ---------------------------------------------------------------- keylog -- */
+
+/* Only a backend that really hands over every secret accepts a key log: a
+   capture the user cannot decrypt would be a silent failure. */
+static polytls_status set_keylog(ptls_endpoint *ep, polytls_keylog_fn fn, void *user)
+{
+    if (fn && !ptls_backend_has(ep->backend, POLYTLS_CAP_KEYLOG))
+        return ptls_fail(POLYTLS_ERR_UNSUPPORTED, "backend %s cannot give a key log",
+                         ep->backend->drv->name);
+    pthread_mutex_lock(&ep->lock);
+    bool started = ep->started;
+    if (!started) {
+        ep->keylog = fn;
+        ep->keylog_user = fn ? user : NULL;
+    }
+    pthread_mutex_unlock(&ep->lock);
+    return started ? ptls_fail(POLYTLS_ERR_WRONG_STATE, "options must be set before the first start")
+                   : POLYTLS_OK;
+}
+
+polytls_status polytls_client_set_keylog(polytls_client *c, polytls_keylog_fn fn, void *user)
+{
+    if (!c)
+        return ptls_fail(POLYTLS_ERR_INVALID_ARGUMENT, "client is NULL");
+    return set_keylog(&c->ep, fn, user);
+}
+
+polytls_status polytls_server_set_keylog(polytls_server *s, polytls_keylog_fn fn, void *user)
+{
+    if (!s)
+        return ptls_fail(POLYTLS_ERR_INVALID_ARGUMENT, "server is NULL");
+    return set_keylog(&s->ep, fn, user);
+}
+
+/* -------------------------------------------------- cipher suites, groups -- */
+
+/* The only suites a user may name: the AEAD suites with forward secrecy
+   every driver pins by default. DHE ones need a server with DH parameters. */
+typedef enum { SUITE_TLS13, SUITE_ECDHE, SUITE_DHE } suite_kind;
+static const struct {
+    const char *name;
+    uint16_t id;
+    suite_kind kind;
+} allowed_suites[] = {
+    {"TLS_AES_128_GCM_SHA256", 0x1301, SUITE_TLS13},
+    {"TLS_AES_256_GCM_SHA384", 0x1302, SUITE_TLS13},
+    {"TLS_CHACHA20_POLY1305_SHA256", 0x1303, SUITE_TLS13},
+    {"TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256", 0xC02B, SUITE_ECDHE},
+    {"TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384", 0xC02C, SUITE_ECDHE},
+    {"TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256", 0xC02F, SUITE_ECDHE},
+    {"TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384", 0xC030, SUITE_ECDHE},
+    {"TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256", 0xCCA8, SUITE_ECDHE},
+    {"TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256", 0xCCA9, SUITE_ECDHE},
+    {"TLS_DHE_RSA_WITH_AES_128_GCM_SHA256", 0x009E, SUITE_DHE},
+    {"TLS_DHE_RSA_WITH_AES_256_GCM_SHA384", 0x009F, SUITE_DHE},
+    {"TLS_DHE_RSA_WITH_CHACHA20_POLY1305_SHA256", 0xCCAA, SUITE_DHE},
+};
+#define N_ALLOWED_SUITES (sizeof allowed_suites / sizeof allowed_suites[0])
+
+static const struct {
+    const char *name;
+    uint16_t id;
+} allowed_groups[] = {
+    {"x25519", 29},
+    {"secp256r1", 23},
+    {"secp384r1", 24},
+    {"secp521r1", 25},
+};
+#define N_ALLOWED_GROUPS (sizeof allowed_groups / sizeof allowed_groups[0])
+
+/* A list without a TLS 1.3 suite cannot negotiate TLS 1.3 (and likewise
+   for TLS 1.2): say so to the driver by narrowing the range, so that every
+   library sees the same, consistent configuration. */
+static polytls_status narrow_versions_to_suites(const ptls_endpoint *ep, polytls_drv_config *cfg,
+                                                char *err, size_t errlen)
+{
+    if (ep->n_suites == 0)
+        return POLYTLS_OK;
+    bool has13 = false, has12 = false;
+    for (size_t i = 0; i < ep->n_suites; i++) {
+        if (ep->suites[i] >> 8 == 0x13)
+            has13 = true;
+        else
+            has12 = true;
+    }
+    if (!has13 && cfg->max_version > 0x0303)
+        cfg->max_version = 0x0303;
+    if (!has12 && cfg->min_version < 0x0304)
+        cfg->min_version = 0x0304;
+    if (cfg->min_version > cfg->max_version) {
+        snprintf(err, errlen, "no cipher suite of the list is usable with the TLS version range");
+        return POLYTLS_ERR_INVALID_ARGUMENT;
+    }
+    return POLYTLS_OK;
+}
+
+/* Copies *ids into the endpoint unless it has started. */
+static polytls_status store_ids(ptls_endpoint *ep, uint16_t *ids, size_t n, bool groups)
+{
+    pthread_mutex_lock(&ep->lock);
+    bool started = ep->started;
+    if (!started) {
+        uint16_t **slot = groups ? &ep->groups : &ep->suites;
+        free(*slot);
+        *slot = ids;
+        *(groups ? &ep->n_groups : &ep->n_suites) = n;
+        ids = NULL;
+    }
+    pthread_mutex_unlock(&ep->lock);
+    free(ids);
+    return started ? ptls_fail(POLYTLS_ERR_WRONG_STATE, "options must be set before the first start")
+                   : POLYTLS_OK;
+}
+
+static bool id_listed(const uint16_t *ids, size_t n, uint16_t id)
+{
+    for (size_t i = 0; i < n; i++)
+        if (ids[i] == id)
+            return true;
+    return false;
+}
+
+static polytls_status set_cipher_suites(ptls_endpoint *ep, const char *const *names, size_t n)
+{
+    if (!names || n == 0 || n > 64)
+        return ptls_fail(POLYTLS_ERR_INVALID_ARGUMENT, "set_cipher_suites: 1 to 64 names are required");
+    uint16_t *ids = malloc(n * sizeof *ids);
+    if (!ids)
+        return ptls_fail(POLYTLS_ERR_NO_MEMORY, "out of memory");
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        size_t j = 0;
+        while (j < N_ALLOWED_SUITES && (!names[i] || strcmp(names[i], allowed_suites[j].name) != 0))
+            j++;
+        if (j == N_ALLOWED_SUITES) {
+            free(ids);
+            return ptls_fail(POLYTLS_ERR_INVALID_ARGUMENT,
+                             "set_cipher_suites: \"%.80s\" is not an allowed cipher suite (only TLS 1.3 "
+                             "suites and ECDHE/DHE AEAD suites, by IANA name)",
+                             names[i] ? names[i] : "(null)");
+        }
+        if (allowed_suites[j].kind == SUITE_DHE && (!ep->is_server || !ep->dh)) {
+            free(ids);
+            return ptls_fail(POLYTLS_ERR_INVALID_ARGUMENT,
+                             "set_cipher_suites: \"%s\" needs a server created with DH parameters",
+                             names[i]);
+        }
+        if (!id_listed(ids, k, allowed_suites[j].id)) /* a repeat keeps its first place */
+            ids[k++] = allowed_suites[j].id;
+    }
+    return store_ids(ep, ids, k, false);
+}
+
+static polytls_status set_groups(ptls_endpoint *ep, const char *const *names, size_t n)
+{
+    if (!names || n == 0 || n > 16)
+        return ptls_fail(POLYTLS_ERR_INVALID_ARGUMENT, "set_groups: 1 to 16 names are required");
+    uint16_t *ids = malloc(n * sizeof *ids);
+    if (!ids)
+        return ptls_fail(POLYTLS_ERR_NO_MEMORY, "out of memory");
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        size_t j = 0;
+        while (j < N_ALLOWED_GROUPS && (!names[i] || strcmp(names[i], allowed_groups[j].name) != 0))
+            j++;
+        if (j == N_ALLOWED_GROUPS) {
+            free(ids);
+            return ptls_fail(POLYTLS_ERR_INVALID_ARGUMENT,
+                             "set_groups: \"%.80s\" is not an allowed group (x25519, secp256r1, "
+                             "secp384r1, secp521r1)",
+                             names[i] ? names[i] : "(null)");
+        }
+        if (!id_listed(ids, k, allowed_groups[j].id))
+            ids[k++] = allowed_groups[j].id;
+    }
+    return store_ids(ep, ids, k, true);
+}
+
+polytls_status polytls_client_set_cipher_suites(polytls_client *c, const char *const *names, size_t n)
+{
+    if (!c)
+        return ptls_fail(POLYTLS_ERR_INVALID_ARGUMENT, "client is NULL");
+    return set_cipher_suites(&c->ep, names, n);
+}
+
+polytls_status polytls_server_set_cipher_suites(polytls_server *s, const char *const *names, size_t n)
+{
+    if (!s)
+        return ptls_fail(POLYTLS_ERR_INVALID_ARGUMENT, "server is NULL");
+    return set_cipher_suites(&s->ep, names, n);
+}
+
+polytls_status polytls_client_set_groups(polytls_client *c, const char *const *names, size_t n)
+{
+    if (!c)
+        return ptls_fail(POLYTLS_ERR_INVALID_ARGUMENT, "client is NULL");
+    return set_groups(&c->ep, names, n);
+}
+
+polytls_status polytls_server_set_groups(polytls_server *s, const char *const *names, size_t n)
+{
+    if (!s)
+        return ptls_fail(POLYTLS_ERR_INVALID_ARGUMENT, "server is NULL");
+    return set_groups(&s->ep, names, n);
 }

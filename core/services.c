@@ -302,6 +302,36 @@ static void svc_set_error(polytls_core_conn *c, const char *fmt, ...)
     va_end(ap);
 }
 
+/* The one place an NSS key-log line is built from its parts (the format
+   Wireshark reads: label, client random and secret in lower-case hex). */
+static void svc_keylog(polytls_core_conn *c, const char *label, const uint8_t *client_random,
+                       const uint8_t *secret, size_t secret_len)
+{
+    if (!c->ep->keylog || !label || !client_random || !secret || secret_len == 0 || secret_len > 64)
+        return;
+    static const char hex[] = "0123456789abcdef";
+    char line[64 + 1 + 64 + 1 + 128 + 1];
+    size_t label_len = strlen(label);
+    if (label_len > 64)
+        return;
+    size_t k = 0;
+    memcpy(line, label, label_len);
+    k = label_len;
+    line[k++] = ' ';
+    for (size_t i = 0; i < 32; i++) {
+        line[k++] = hex[client_random[i] >> 4];
+        line[k++] = hex[client_random[i] & 15];
+    }
+    line[k++] = ' ';
+    for (size_t i = 0; i < secret_len; i++) {
+        line[k++] = hex[secret[i] >> 4];
+        line[k++] = hex[secret[i] & 15];
+    }
+    line[k] = '\0';
+    c->ep->keylog(c->ep->keylog_user, line);
+    ptls_wipe(line, sizeof line);
+}
+
 const polytls_core_services ptls_services = {
     .size = sizeof(polytls_core_services),
     .io_recv = svc_io_recv,
@@ -316,4 +346,5 @@ const polytls_core_services ptls_services = {
     .coro_resume = ptls_coro_resume,
     .coro_yield = ptls_coro_yield,
     .coro_free = ptls_coro_free,
+    .keylog = svc_keylog,
 };

@@ -83,6 +83,9 @@ typedef struct gtls_ctx {
     uint8_t *alpn_wire;
     gnutls_datum_t *alpn;
     unsigned n_alpn;
+    /* Key log on (POLYTLS_CAP_KEYLOG): GnuTLS gives the label and the
+       secret; the core builds the line (svc->keylog). */
+    bool keylog;
 } gtls_ctx;
 
 
@@ -808,7 +811,10 @@ static polytls_status gtls_init(const polytls_core_services *s, polytls_drv_info
                          | POLYTLS_CAP_ALERT_ANYTIME   /* gnutls_alert_send works at any time */
                          | POLYTLS_CAP_ALERT_IN_VERIFY /* sent from inside verify_fn */
                          | POLYTLS_CAP_CUSTOM_DH       /* no FFDHE group is ever enabled */
-                         | POLYTLS_CAP_TLS13_CA_NAMES; /* certificate_authorities both ways */
+                         | POLYTLS_CAP_TLS13_CA_NAMES  /* certificate_authorities both ways */
+                         | POLYTLS_CAP_EXPORTER;       /* gnutls_prf_rfc5705 */
+    if (s->size >= offsetof(polytls_core_services, keylog) + sizeof s->keylog && s->keylog)
+        info->capabilities |= POLYTLS_CAP_KEYLOG; /* gnutls_session_set_keylog_function */
     if (have_coro)
         info->capabilities |= POLYTLS_CAP_ASYNC_CLIENT_CERT;
     return POLYTLS_OK;
@@ -835,14 +841,113 @@ static void gtls_ctx_fini(void *p)
     free(x);
 }
 
+/* The user's suites (IANA numbers, validated by the core) as GnuTLS
+   priority items. GnuTLS enables ciphers and key exchanges independently
+   (every TLS 1.2 suite of an enabled key exchange and cipher, every TLS 1.3
+   suite of an enabled cipher), so a list that is not such a product cannot
+   be expressed: UNSUPPORTED rather than a different list. */
+static const struct {
+    uint16_t id;
+    const char *cipher;
+    const char *kx; /* NULL for TLS 1.3 */
+} gtls_suite_items[] = {
+    {0x1301, "AES-128-GCM", NULL}, {0x1302, "AES-256-GCM", NULL}, {0x1303, "CHACHA20-POLY1305", NULL},
+    {0xC02B, "AES-128-GCM", "ECDHE-ECDSA"}, {0xC02C, "AES-256-GCM", "ECDHE-ECDSA"},
+    {0xCCA9, "CHACHA20-POLY1305", "ECDHE-ECDSA"},
+    {0xC02F, "AES-128-GCM", "ECDHE-RSA"}, {0xC030, "AES-256-GCM", "ECDHE-RSA"},
+    {0xCCA8, "CHACHA20-POLY1305", "ECDHE-RSA"},
+    {0x009E, "AES-128-GCM", "DHE-RSA"}, {0x009F, "AES-256-GCM", "DHE-RSA"},
+    {0xCCAA, "CHACHA20-POLY1305", "DHE-RSA"},
+};
+#define GTLS_N_SUITE_ITEMS (sizeof gtls_suite_items / sizeof gtls_suite_items[0])
+
+/* Adds ":+item" to list unless already there. */
+static void gtls_item_add(char *list, size_t cap, const char *item)
+{
+    char tok[48];
+    snprintf(tok, sizeof tok, ":+%s", item);
+    const char *at = strstr(list, tok);
+    size_t n = strlen(tok);
+    while (at && at[n] != '\0' && at[n] != ':')
+        at = strstr(at + 1, tok);
+    if (!at && strlen(list) + n < cap)
+        strcat(list, tok);
+}
+
+static bool gtls_listed(const polytls_drv_config *cfg, uint16_t id)
+{
+    for (size_t i = 0; i < cfg->n_suites; i++)
+        if (cfg->suites[i] == id)
+            return true;
+    return false;
+}
+
+/* Fills ciphers and kx (":+A:+B" each) from the user's list, or the
+   defaults; UNSUPPORTED when GnuTLS would enable a different set. */
+static polytls_status gtls_suite_policy(const polytls_drv_config *cfg, bool dhe, char *ciphers,
+                                        char *kx, size_t cap, char *err, size_t errlen)
+{
+    bool has_lists = cfg->size >= offsetof(polytls_drv_config, n_groups) + sizeof cfg->n_groups;
+    if (!has_lists || cfg->n_suites == 0) {
+        snprintf(ciphers, cap, ":+AES-128-GCM:+AES-256-GCM:+CHACHA20-POLY1305");
+        snprintf(kx, cap, ":+ECDHE-ECDSA:+ECDHE-RSA%s", dhe ? ":+DHE-RSA" : "");
+        return POLYTLS_OK;
+    }
+    bool v13 = cfg->max_version >= 0x0304, v12 = cfg->min_version <= 0x0303;
+    *ciphers = *kx = '\0';
+    for (size_t i = 0; i < cfg->n_suites; i++)
+        for (size_t j = 0; j < GTLS_N_SUITE_ITEMS; j++)
+            if (gtls_suite_items[j].id == cfg->suites[i]) {
+                gtls_item_add(ciphers, cap, gtls_suite_items[j].cipher);
+                if (gtls_suite_items[j].kx && v12)
+                    gtls_item_add(kx, cap, gtls_suite_items[j].kx);
+            }
+    /* What GnuTLS will enable must be exactly what was asked for. */
+    for (size_t j = 0; j < GTLS_N_SUITE_ITEMS; j++) {
+        char c[48], k[48];
+        snprintf(c, sizeof c, ":+%s:", gtls_suite_items[j].cipher);
+        snprintf(k, sizeof k, ":+%s:", gtls_suite_items[j].kx ? gtls_suite_items[j].kx : "");
+        char cl[256], kl[256];
+        snprintf(cl, sizeof cl, "%s:", ciphers);
+        snprintf(kl, sizeof kl, "%s:", kx);
+        bool in_version = gtls_suite_items[j].kx ? v12 : v13;
+        bool enabled = in_version && strstr(cl, c) && (!gtls_suite_items[j].kx || strstr(kl, k));
+        bool asked = in_version && gtls_listed(cfg, gtls_suite_items[j].id);
+        if (enabled != asked) {
+            snprintf(err, errlen,
+                     "GnuTLS cannot enable exactly this cipher suite list (it enables ciphers and key "
+                     "exchanges independently: 0x%04x would be %s)",
+                     gtls_suite_items[j].id, enabled ? "enabled too" : "missing");
+            return POLYTLS_ERR_UNSUPPORTED;
+        }
+    }
+    return POLYTLS_OK;
+}
+
+static void gtls_group_policy(const polytls_drv_config *cfg, char *groups, size_t cap)
+{
+    bool has_lists = cfg->size >= offsetof(polytls_drv_config, n_groups) + sizeof cfg->n_groups;
+    if (!has_lists || cfg->n_groups == 0) {
+        snprintf(groups, cap, ":+GROUP-X25519:+GROUP-SECP256R1:+GROUP-SECP384R1:+GROUP-SECP521R1");
+        return;
+    }
+    *groups = '\0';
+    for (size_t i = 0; i < cfg->n_groups; i++) {
+        uint16_t g = cfg->groups[i];
+        gtls_item_add(groups, cap, g == 29 ? "GROUP-X25519" : g == 23 ? "GROUP-SECP256R1"
+                                   : g == 24 ? "GROUP-SECP384R1" : "GROUP-SECP521R1");
+    }
+}
+
 /* The whole policy in one string (ARCHITECTURE decision 6). */
-static void build_priority(const polytls_drv_config *cfg, bool dhe, char *out, size_t cap)
+static void build_priority(const polytls_drv_config *cfg, const char *ciphers, const char *kx,
+                           const char *groups, char *out, size_t cap)
 {
     snprintf(out, cap,
              "NONE%s%s"
-             ":+AES-128-GCM:+AES-256-GCM:+CHACHA20-POLY1305:+AEAD"
-             ":+ECDHE-ECDSA:+ECDHE-RSA%s"
-             ":+GROUP-X25519:+GROUP-SECP256R1:+GROUP-SECP384R1:+GROUP-SECP521R1"
+             "%s:+AEAD"
+             "%s"
+             "%s"
              /* Signature schemes: no SHA-1, like OpenSSL 3.0's defaults. */
              ":+SIGN-ECDSA-SECP256R1-SHA256:+SIGN-ECDSA-SECP384R1-SHA384:+SIGN-ECDSA-SECP521R1-SHA512"
              ":+SIGN-EDDSA-ED25519:+SIGN-EDDSA-ED448"
@@ -852,7 +957,7 @@ static void build_priority(const polytls_drv_config *cfg, bool dhe, char *out, s
              ":+SIGN-RSA-SHA256:+SIGN-RSA-SHA384:+SIGN-RSA-SHA512"
              ":+COMP-NULL:+CTYPE-X509:%s",
              cfg->max_version >= 0x0304 ? ":+VERS-TLS1.3" : "", cfg->min_version <= 0x0303 ? ":+VERS-TLS1.2" : "",
-             dhe ? ":+DHE-RSA" : "",
+             ciphers, kx, groups,
              /* Renegotiation indication as OpenSSL 3.0 does it: a client
                 refuses servers without it (no SSL_OP_LEGACY_SERVER_CONNECT);
                 a server accepts clients without it (wolfSSL 5.5.4 sends
@@ -913,6 +1018,8 @@ static polytls_status gtls_ctx_init(const polytls_drv_config *cfg, void **out, c
     x->send_ca_names = cfg->send_ca_names;
     x->min_version = cfg->min_version;
     x->max_version = cfg->max_version;
+    x->keylog = cfg->size >= offsetof(polytls_drv_config, keylog_user) + sizeof cfg->keylog_user &&
+                cfg->keylog != NULL;
 
     polytls_status st = POLYTLS_ERR_INTERNAL;
     int rc = gnutls_certificate_allocate_credentials(&x->cred);
@@ -955,12 +1062,18 @@ static polytls_status gtls_ctx_init(const polytls_drv_config *cfg, void **out, c
 
     char prio[1024];
     const char *where = NULL;
-    build_priority(cfg, dhe, prio, sizeof prio);
+    char ciphers[128], kx[128], groups[128];
+    st = gtls_suite_policy(cfg, dhe, ciphers, kx, sizeof ciphers, err, errlen);
+    if (st != POLYTLS_OK)
+        goto fail;
+    gtls_group_policy(cfg, groups, sizeof groups);
+    build_priority(cfg, ciphers, kx, groups, prio, sizeof prio);
     rc = gnutls_priority_init2(&x->prio, prio, &where, 0);
     if (rc < 0) {
         if (err && errlen)
             snprintf(err, errlen, "GnuTLS: priority string rejected at \"%.40s\": %s", where ? where : "?",
                      gnutls_strerror(rc));
+        st = POLYTLS_ERR_INTERNAL;
         goto fail;
     }
     *out = x;
@@ -998,6 +1111,18 @@ static void gtls_conn_fini(void *p)
     free(c);
 }
 
+/* GnuTLS gives each secret with its NSS label; the client random is read
+   from the session (known by the time any secret exists). */
+static int keylog_fn(gnutls_session_t s, const char *label, const gnutls_datum_t *secret)
+{
+    gtls_conn *c = gnutls_session_get_ptr(s);
+    gnutls_datum_t client_random = {NULL, 0}, server_random = {NULL, 0};
+    gnutls_session_get_random(s, &client_random, &server_random);
+    if (c && !c->cancelled && client_random.size == 32 && secret && secret->data)
+        svc->keylog(c->core, label, client_random.data, secret->data, secret->size);
+    return 0;
+}
+
 static polytls_status gtls_conn_init(void *ctxp, polytls_core_conn *core, const polytls_drv_conn_config *cc,
                                      void **out)
 {
@@ -1026,6 +1151,8 @@ static polytls_status gtls_conn_init(void *ctxp, polytls_core_conn *core, const 
         goto fail;
     }
     gnutls_session_set_ptr(c->s, c);
+    if (x->keylog)
+        gnutls_session_set_keylog_function(c->s, keylog_fn);
     gnutls_transport_set_ptr(c->s, c);
     gnutls_transport_set_push_function(c->s, push_fn);
     gnutls_transport_set_pull_function(c->s, pull_fn);
@@ -1376,6 +1503,24 @@ static polytls_status gtls_send_alert(void *p, polytls_alert code, polytls_alert
     return POLYTLS_OK;
 }
 
+/* RFC 8446 7.5 / RFC 5705. GnuTLS uses the context only when the pointer
+   is non-NULL, so "no context" and an empty one stay apart as in TLS 1.2. */
+static polytls_status gtls_export_keying_material(void *conn, const uint8_t *label, size_t label_len,
+                                                  const uint8_t *context, size_t context_len,
+                                                  uint8_t *out, size_t out_len)
+{
+    gtls_conn *c = conn;
+    static const char empty[1];
+    const char *ctxp = context ? (context_len ? (const char *)context : empty) : NULL;
+    int rc = gnutls_prf_rfc5705(c->s, label_len, (const char *)label, context_len, ctxp, out_len,
+                                (char *)out);
+    if (rc < 0) {
+        svc->set_error(c->core, "GnuTLS: gnutls_prf_rfc5705: %s (%d)", gnutls_strerror(rc), rc);
+        return POLYTLS_ERR_INTERNAL;
+    }
+    return POLYTLS_OK;
+}
+
 static const polytls_driver gnutls_driver = {
     .abi_version = POLYTLS_DRIVER_ABI_VERSION,
     .size = sizeof(polytls_driver),
@@ -1391,6 +1536,7 @@ static const polytls_driver gnutls_driver = {
     .close_notify = gtls_close_notify,
     .get_facts = gtls_get_facts,
     .send_alert = gtls_send_alert,
+    .export_keying_material = gtls_export_keying_material,
 };
 
 const polytls_driver *ptls_gnutls_driver(void)

@@ -99,6 +99,9 @@ typedef struct ossl_ctx {
        must choose by our order; NULL when ALPN is off. */
     unsigned char *alpn;
     size_t alpn_len;
+    /* The user's key log (NULL = off): libssl hands over whole NSS lines. */
+    polytls_keylog_fn keylog;
+    void *keylog_user;
 } ossl_ctx;
 
 typedef struct ossl_conn {
@@ -434,6 +437,14 @@ static ossl_conn *conn_of(const SSL *ssl)
     return SSL_get_app_data(ssl);
 }
 
+/* libssl's key-log lines are already in NSS format, without a newline. */
+static void ossl_keylog_line(const SSL *ssl, const char *line)
+{
+    const ossl_ctx *x = SSL_CTX_get_app_data(SSL_get_SSL_CTX(ssl));
+    if (x && x->keylog && line)
+        x->keylog(x->keylog_user, line);
+}
+
 /* Every received alert, warning or fatal, close_notify excluded. */
 static void info_cb(const SSL *ssl, int where, int ret)
 {
@@ -621,7 +632,9 @@ static polytls_status ossl_init(const polytls_core_services *services, polytls_d
     info->capabilities = POLYTLS_CAP_ASYNC_SERVER_CERT | POLYTLS_CAP_ASYNC_CLIENT_CERT
                          | POLYTLS_CAP_CUSTOM_DH | POLYTLS_CAP_TLS13_CA_NAMES
                          | POLYTLS_CAP_ALERT_IN_VERIFY
-                         | POLYTLS_CAP_LOW_MEMORY; /* SSL_MODE_RELEASE_BUFFERS */
+                         | POLYTLS_CAP_LOW_MEMORY /* SSL_MODE_RELEASE_BUFFERS */
+                         | POLYTLS_CAP_KEYLOG     /* SSL_CTX_set_keylog_callback */
+                         | POLYTLS_CAP_EXPORTER;  /* SSL_export_keying_material */
     return POLYTLS_OK;
 }
 
@@ -792,6 +805,64 @@ static polytls_status set_alpn(ossl_ctx *x, const polytls_drv_config *cfg)
     return POLYTLS_OK;
 }
 
+/* The user's suites and groups (IANA numbers, validated by the core) in
+   OpenSSL's names; out pointers keep the defaults when a list is empty. */
+static const struct { uint16_t id; const char *name; } ossl_suite_names[] = {
+    {0x1301, "TLS_AES_128_GCM_SHA256"}, {0x1302, "TLS_AES_256_GCM_SHA384"},
+    {0x1303, "TLS_CHACHA20_POLY1305_SHA256"},
+    {0xC02B, "ECDHE-ECDSA-AES128-GCM-SHA256"}, {0xC02C, "ECDHE-ECDSA-AES256-GCM-SHA384"},
+    {0xC02F, "ECDHE-RSA-AES128-GCM-SHA256"}, {0xC030, "ECDHE-RSA-AES256-GCM-SHA384"},
+    {0xCCA8, "ECDHE-RSA-CHACHA20-POLY1305"}, {0xCCA9, "ECDHE-ECDSA-CHACHA20-POLY1305"},
+    {0x009E, "DHE-RSA-AES128-GCM-SHA256"}, {0x009F, "DHE-RSA-AES256-GCM-SHA384"},
+    {0xCCAA, "DHE-RSA-CHACHA20-POLY1305"},
+}, ossl_group_names[] = {
+    {29, "X25519"}, {23, "P-256"}, {24, "P-384"}, {25, "P-521"},
+};
+
+/* Appends name to a ':'-separated list held in a buffer big enough for
+   every allowed name once (the core removed repeats). */
+static void ossl_list_add(char *list, const char *name)
+{
+    if (*list)
+        strcat(list, ":");
+    strcat(list, name);
+}
+
+static bool ossl_user_lists(const polytls_drv_config *cfg, char *l13, char *l12, char *lg,
+                            const char **use13, const char **use12, const char **use_groups)
+{
+    bool has_lists = cfg->size >= offsetof(polytls_drv_config, n_groups) + sizeof cfg->n_groups;
+    if (!has_lists)
+        return true;
+    if (cfg->n_suites) {
+        *l13 = *l12 = '\0';
+        for (size_t i = 0; i < cfg->n_suites; i++) {
+            size_t j = 0;
+            while (j < sizeof ossl_suite_names / sizeof ossl_suite_names[0]
+                   && ossl_suite_names[j].id != cfg->suites[i])
+                j++;
+            if (j == sizeof ossl_suite_names / sizeof ossl_suite_names[0])
+                return false;
+            ossl_list_add(cfg->suites[i] >> 8 == 0x13 ? l13 : l12, ossl_suite_names[j].name);
+        }
+        *use13 = l13;
+        *use12 = l12;
+    }
+    if (cfg->n_groups) {
+        *lg = '\0';
+        for (size_t i = 0; i < cfg->n_groups; i++) {
+            size_t j = 0;
+            while (j < 4 && ossl_group_names[j].id != cfg->groups[i])
+                j++;
+            if (j == 4)
+                return false;
+            ossl_list_add(lg, ossl_group_names[j].name);
+        }
+        *use_groups = lg;
+    }
+    return true;
+}
+
 static polytls_status ossl_ctx_init(const polytls_drv_config *cfg, void **out, char *err, size_t errlen)
 {
     char msg[160];
@@ -823,9 +894,16 @@ static polytls_status ossl_ctx_init(const polytls_drv_config *cfg, void **out, c
     char list[sizeof tls12_suites_ecdhe + sizeof tls12_suites_dhe];
     bool dhe = cfg->is_server && cfg->dh_params.data && cfg->dh_params.len;
     snprintf(list, sizeof list, "%s%s", tls12_suites_ecdhe, dhe ? tls12_suites_dhe : "");
-    if (SSL_CTX_set_cipher_list(ctx, list) != 1 || SSL_CTX_set_ciphersuites(ctx, tls13_suites) != 1)
+    char list13[sizeof tls13_suites], list12[sizeof list], glist[sizeof groups];
+    const char *use13 = tls13_suites, *use12 = list, *use_groups = groups;
+    if (!ossl_user_lists(cfg, list13, list12, glist, &use13, &use12, &use_groups))
+        return ctx_fail(x, POLYTLS_ERR_INTERNAL, err, errlen, "unknown cipher suite or group number");
+    /* A TLS 1.2 list is needed only when TLS 1.2 can be negotiated (OpenSSL
+       refuses an empty one); the core narrowed the range to the list. */
+    if ((cfg->min_version <= 0x0303 && SSL_CTX_set_cipher_list(ctx, use12) != 1)
+        || SSL_CTX_set_ciphersuites(ctx, use13) != 1)
         return ctx_fail(x, POLYTLS_ERR_INTERNAL, err, errlen, "cannot pin the cipher suites");
-    if (SSL_CTX_set1_groups_list(ctx, groups) != 1)
+    if (SSL_CTX_set1_groups_list(ctx, use_groups) != 1)
         return ctx_fail(x, POLYTLS_ERR_INTERNAL, err, errlen, "cannot pin the groups");
     SSL_CTX_set_security_level(ctx, OSSL_SECURITY_LEVEL);
     /* Low-memory mode: libssl frees its read and write buffers whenever they
@@ -834,6 +912,13 @@ static polytls_status ossl_ctx_init(const polytls_drv_config *cfg, void **out, c
        such field. */
     if (cfg->size >= offsetof(polytls_drv_config, low_memory) + sizeof cfg->low_memory && cfg->low_memory)
         SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
+    /* Key log: libssl already writes NSS lines; they go to the user as they are. */
+    if (cfg->size >= offsetof(polytls_drv_config, keylog_user) + sizeof cfg->keylog_user && cfg->keylog) {
+        x->keylog = cfg->keylog;
+        x->keylog_user = cfg->keylog_user;
+        SSL_CTX_set_app_data(ctx, x);
+        SSL_CTX_set_keylog_callback(ctx, ossl_keylog_line);
+    }
 
     /* No resumption yet: no cache, no tickets (TLS 1.2 or 1.3). */
     SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
@@ -1135,6 +1220,25 @@ static polytls_status ossl_send_alert(void *conn, polytls_alert code, polytls_al
     return x509_error_for_alert(code) != 0 ? POLYTLS_OK : POLYTLS_ERR_UNSUPPORTED;
 }
 
+/* RFC 8446 7.5 / RFC 5705: libssl takes the label as a counted string, and
+   "no context" apart from an empty one (use_context). */
+static polytls_status ossl_export_keying_material(void *conn, const uint8_t *label, size_t label_len,
+                                                  const uint8_t *context, size_t context_len,
+                                                  uint8_t *out, size_t out_len)
+{
+    ossl_conn *c = conn;
+    clear_errors();
+    static const unsigned char empty[1];
+    if (SSL_export_keying_material(c->ssl, out, out_len, (const char *)label, label_len,
+                                   context ? context : empty, context_len, context != NULL) != 1) {
+        char lib[256];
+        drain_errors(lib, sizeof lib, NULL);
+        svc->set_error(c->core, "SSL_export_keying_material failed%s%s", lib[0] ? ": " : "", lib);
+        return POLYTLS_ERR_INTERNAL;
+    }
+    return POLYTLS_OK;
+}
+
 static const polytls_driver openssl_driver = {
     .abi_version = POLYTLS_DRIVER_ABI_VERSION,
     .size = sizeof(polytls_driver),
@@ -1150,6 +1254,7 @@ static const polytls_driver openssl_driver = {
     .close_notify = ossl_close_notify,
     .get_facts = ossl_get_facts,
     .send_alert = ossl_send_alert,
+    .export_keying_material = ossl_export_keying_material,
 };
 
 const polytls_driver *ptls_openssl_driver(void)

@@ -106,6 +106,9 @@ typedef struct wolf_conn {
     uint8_t rec_hdr[5];
     size_t rec_hdr_len;
     size_t rec_left;
+    /* Server: whether anything but a HelloRetryRequest went to the peer
+       (a plaintext alert is only right before the ServerHello). */
+    bool sent_server_hello;
 } wolf_conn;
 
 /* ------------------------------------------------------------------------ */
@@ -217,6 +220,17 @@ static polytls_drv_rc wolf_failure(wolf_conn *c, int err, const char *what)
         if (fatal_rx)
             return POLYTLS_DRV_PEER_ALERT;
     }
+    /* A wolfSSL 5.5 server with no group in common with a TLS 1.3 client
+       (polytls_server_set_groups) sends a HelloRetryRequest for a group the
+       client never offered, then fails with BAD_FUNC_ARG and sends nothing:
+       send the handshake_failure every other backend sends (still in
+       plaintext: no ServerHello went out). */
+    if (c->is_server && !c->handshake_done && !c->sent_server_hello && err == BAD_FUNC_ARG
+        && strcmp(what, "handshake") == 0) {
+        static const uint8_t alert[] = {21, 3, 3, 0, 2, 2, POLYTLS_ALERT_HANDSHAKE_FAILURE};
+        if (svc->io_send(c->core, alert, sizeof alert) == POLYTLS_OK)
+            c->sent_server_hello = true;
+    }
     char t[96];
     wolf_error_text(err, t, sizeof t);
     if (!c->callback_failed) {
@@ -275,6 +289,14 @@ static int wolf_io_send(WOLFSSL *ssl, char *buf, int sz, void *arg)
         c->send_no_memory = true;
         return WOLFSSL_CBIO_ERR_GENERAL;
     }
+    /* A ServerHello that is not a HelloRetryRequest (RFC 8446 4.1.3) ends
+       the plaintext part of a server's handshake. */
+    static const uint8_t hrr_random[32] = {
+        0xCF, 0x21, 0xAD, 0x74, 0xE5, 0x9A, 0x61, 0x11, 0xBE, 0x1D, 0x8C, 0x02, 0x1E, 0x65, 0xB8, 0x91,
+        0xC2, 0xA2, 0x11, 0x16, 0x7A, 0xBB, 0x8C, 0x5E, 0x07, 0x9E, 0x09, 0xE2, 0xC8, 0xA8, 0x33, 0x9C};
+    const uint8_t *b = (const uint8_t *)buf;
+    if (c->is_server && (sz < 43 || b[0] != 22 || b[5] != 2 || memcmp(b + 11, hrr_random, 32) != 0))
+        c->sent_server_hello = true;
     return sz;
 }
 
@@ -469,6 +491,11 @@ static polytls_status wolf_init(const polytls_core_services *services, polytls_d
        wire by caps.custom_dh_ffdhe_client), and "never silently replaced"
        is the rule, so custom parameters are refused (UNSUPPORTED). */
     info->capabilities = POLYTLS_CAP_ASYNC_SERVER_CERT;
+    /* Debian builds wolfSSL with HAVE_KEYING_MATERIAL but without
+       HAVE_SECRET_CALLBACK: exporters yes, key log no. */
+#ifdef HAVE_KEYING_MATERIAL
+    info->capabilities |= POLYTLS_CAP_EXPORTER;
+#endif
     /* Asynchronous client certificates need the core's coroutines. */
     if (services->coro_new && services->coro_resume && services->coro_yield && services->coro_free)
         info->capabilities |= POLYTLS_CAP_ASYNC_CLIENT_CERT;
@@ -524,6 +551,7 @@ static polytls_status wolf_set_ca_names(WOLFSSL_CTX *ctx, const polytls_drv_conf
    the suites, the groups, no resumption; and for a client, verification
    and the certificate hook. NULL with err set on failure. */
 static WOLFSSL_CTX *wolf_new_ctx(bool is_server, uint16_t min_version, uint16_t max_version,
+                                 const char *suites, const int *groups, int n_groups,
                                  char *err, size_t errlen)
 {
     WOLFSSL_METHOD *method;
@@ -544,16 +572,16 @@ static WOLFSSL_CTX *wolf_new_ctx(bool is_server, uint16_t min_version, uint16_t 
         wolfSSL_CTX_SetMinVersion(ctx, WOLFSSL_TLSV1_2) != WOLFSSL_SUCCESS)
         failed = "setting the minimum version";
 
-    if (!failed && wolfSSL_CTX_set_cipher_list(ctx, WOLF_SUITES) != WOLFSSL_SUCCESS)
+    if (!failed && wolfSSL_CTX_set_cipher_list(ctx, suites) != WOLFSSL_SUCCESS)
         failed = "setting the cipher suites";
     /* The groups: the key-share preference (TLS 1.3 only: the call fails on
        a TLS 1.2 context) and supported_groups (an explicit list replaces
        wolfSSL's default one, which has FFDHE groups). */
     if (!failed && max_version == 0x0304 &&
-        wolfSSL_CTX_set_groups(ctx, (int *)WOLF_GROUPS, WOLF_N_GROUPS) != WOLFSSL_SUCCESS)
+        wolfSSL_CTX_set_groups(ctx, (int *)groups, n_groups) != WOLFSSL_SUCCESS)
         failed = "setting the key-share groups";
-    for (int i = 0; !failed && i < WOLF_N_GROUPS; i++)
-        if (wolfSSL_CTX_UseSupportedCurve(ctx, (word16)WOLF_GROUPS[i]) != WOLFSSL_SUCCESS)
+    for (int i = 0; !failed && i < n_groups; i++)
+        if (wolfSSL_CTX_UseSupportedCurve(ctx, (word16)groups[i]) != WOLFSSL_SUCCESS)
             failed = "setting the supported groups";
     /* No resumption yet: no session cache, no tickets either way. */
     if (!failed) {
@@ -683,6 +711,53 @@ static polytls_status wolf_keep_alpn(wolf_ctx *w, const polytls_drv_blob *list, 
     return POLYTLS_OK;
 }
 
+/* The user's suites and groups (IANA numbers, validated by the core) in
+   wolfSSL's names and constants, or the defaults for empty lists. No DHE
+   suite: this driver takes no DH parameters (no POLYTLS_CAP_CUSTOM_DH). */
+static bool wolf_user_lists(const polytls_drv_config *cfg, char suites[sizeof WOLF_SUITES],
+                            int groups[WOLF_N_GROUPS], int *n_groups)
+{
+    static const struct { uint16_t id; const char *name; } names[] = {
+        {0x1301, "TLS13-AES128-GCM-SHA256"}, {0x1302, "TLS13-AES256-GCM-SHA384"},
+        {0x1303, "TLS13-CHACHA20-POLY1305-SHA256"},
+        {0xC02B, "ECDHE-ECDSA-AES128-GCM-SHA256"}, {0xC02C, "ECDHE-ECDSA-AES256-GCM-SHA384"},
+        {0xC02F, "ECDHE-RSA-AES128-GCM-SHA256"}, {0xC030, "ECDHE-RSA-AES256-GCM-SHA384"},
+        {0xCCA8, "ECDHE-RSA-CHACHA20-POLY1305"}, {0xCCA9, "ECDHE-ECDSA-CHACHA20-POLY1305"},
+    };
+    bool has_lists = cfg->size >= offsetof(polytls_drv_config, n_groups) + sizeof cfg->n_groups;
+    snprintf(suites, sizeof WOLF_SUITES, "%s", WOLF_SUITES);
+    memcpy(groups, WOLF_GROUPS, sizeof WOLF_GROUPS);
+    *n_groups = WOLF_N_GROUPS;
+    if (!has_lists)
+        return true;
+    if (cfg->n_suites) {
+        suites[0] = '\0';
+        for (size_t i = 0; i < cfg->n_suites; i++) {
+            size_t j = 0;
+            while (j < sizeof names / sizeof names[0] && names[j].id != cfg->suites[i])
+                j++;
+            if (j == sizeof names / sizeof names[0])
+                return false;
+            if (suites[0])
+                strcat(suites, ":");
+            strcat(suites, names[j].name); /* each name once (the core removed repeats): fits */
+        }
+    }
+    if (cfg->n_groups) {
+        if (cfg->n_groups > WOLF_N_GROUPS)
+            return false;
+        for (size_t i = 0; i < cfg->n_groups; i++) {
+            uint16_t g = cfg->groups[i];
+            groups[i] = g == 29 ? WOLFSSL_ECC_X25519 : g == 23 ? WOLFSSL_ECC_SECP256R1
+                      : g == 24 ? WOLFSSL_ECC_SECP384R1 : g == 25 ? WOLFSSL_ECC_SECP521R1 : -1;
+            if (groups[i] < 0)
+                return false;
+        }
+        *n_groups = (int)cfg->n_groups;
+    }
+    return true;
+}
+
 static polytls_status wolf_ctx_init(const polytls_drv_config *cfg, void **out, char *err, size_t errlen)
 {
     /* The core validated cfg (core/driver.h): nothing to re-check here. */
@@ -698,7 +773,26 @@ static polytls_status wolf_ctx_init(const polytls_drv_config *cfg, void **out, c
 
     /* ECDHE suites only, as every backend's clients and servers (DHE needs
        custom parameters, which this driver does not take). */
-    w->ctx = wolf_new_ctx(cfg->is_server, w->min_version, w->max_version, err, errlen);
+    char suites[sizeof WOLF_SUITES];
+    int groups[WOLF_N_GROUPS];
+    int n_groups = WOLF_N_GROUPS;
+    if (!wolf_user_lists(cfg, suites, groups, &n_groups)) {
+        snprintf(err, errlen, "wolfSSL: unknown cipher suite or group number");
+        wolf_ctx_fini(w);
+        return POLYTLS_ERR_INTERNAL;
+    }
+    /* A wolfSSL 5.5 TLS 1.2 server completes ECDHE with a group the client
+       offered even when it is outside the server's list (measured by
+       suites.no_common_group): a narrower list cannot be enforced there, so
+       refuse it rather than pretend. */
+    if (cfg->is_server && cfg->min_version <= 0x0303 && n_groups < WOLF_N_GROUPS) {
+        snprintf(err, errlen, "wolfSSL 5.5 servers cannot restrict the TLS 1.2 key-exchange groups "
+                              "(a server group list must keep all four groups while TLS 1.2 is enabled)");
+        wolf_ctx_fini(w);
+        return POLYTLS_ERR_UNSUPPORTED;
+    }
+    w->ctx = wolf_new_ctx(cfg->is_server, w->min_version, w->max_version, suites, groups, n_groups,
+                          err, errlen);
     if (!w->ctx) {
         wolf_ctx_fini(w);
         return POLYTLS_ERR_INTERNAL;
@@ -1041,6 +1135,25 @@ static polytls_status wolf_send_alert(void *conn, polytls_alert code, polytls_al
     return POLYTLS_ERR_UNSUPPORTED;
 }
 
+#ifdef HAVE_KEYING_MATERIAL
+/* RFC 8446 7.5 / RFC 5705; use_context keeps "no context" apart from an
+   empty one, as TLS 1.2 requires. */
+static polytls_status wolf_export_keying_material(void *conn, const uint8_t *label, size_t label_len,
+                                                  const uint8_t *context, size_t context_len,
+                                                  uint8_t *out, size_t out_len)
+{
+    wolf_conn *c = conn;
+    static const unsigned char empty[1];
+    int rc = wolfSSL_export_keying_material(c->ssl, out, out_len, (const char *)label, label_len,
+                                            context ? context : empty, context_len, context != NULL);
+    if (rc != WOLFSSL_SUCCESS) {
+        svc->set_error(c->core, "wolfSSL_export_keying_material failed (%d)", rc);
+        return POLYTLS_ERR_INTERNAL;
+    }
+    return POLYTLS_OK;
+}
+#endif
+
 static const polytls_driver wolfssl_driver = {
     .abi_version = POLYTLS_DRIVER_ABI_VERSION,
     .size = sizeof(polytls_driver),
@@ -1056,6 +1169,9 @@ static const polytls_driver wolfssl_driver = {
     .close_notify = wolf_close_notify,
     .get_facts = wolf_get_facts,
     .send_alert = wolf_send_alert,
+#ifdef HAVE_KEYING_MATERIAL
+    .export_keying_material = wolf_export_keying_material,
+#endif
 };
 
 const polytls_driver *ptls_wolfssl_driver(void) { return &wolfssl_driver; }

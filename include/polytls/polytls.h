@@ -148,7 +148,12 @@ typedef enum polytls_capability {
     /* polytls_client_set_low_memory / polytls_server_set_low_memory are
        honoured: idle connections give their record buffers back to the
        heap (OpenSSL: SSL_MODE_RELEASE_BUFFERS). */
-    POLYTLS_CAP_LOW_MEMORY = 1u << 6
+    POLYTLS_CAP_LOW_MEMORY = 1u << 6,
+    /* polytls_client_set_keylog / polytls_server_set_keylog are honoured:
+       the handshake's secrets are handed over as NSS key-log lines. */
+    POLYTLS_CAP_KEYLOG = 1u << 8,
+    /* polytls_conn_export_keying_material works (RFC 8446 7.5, RFC 5705). */
+    POLYTLS_CAP_EXPORTER = 1u << 9
 } polytls_capability;
 
 /* Finds a backend by name ("openssl", "gnutls", "wolfssl"). NULL name: the
@@ -585,6 +590,69 @@ POLYTLS_API polytls_status polytls_server_set_low_memory(polytls_server *s, bool
  * INVALID_ARGUMENT for NULL or n outside 1..1024. The digests are copied. */
 POLYTLS_API polytls_status polytls_client_set_pins(polytls_client *c, const uint8_t (*pins)[32], size_t n);
 POLYTLS_API polytls_status polytls_server_set_pins(polytls_server *s, const uint8_t (*pins)[32], size_t n);
+
+/* Cipher suites by IANA name, TLS 1.3 and TLS 1.2 ones in one list, in
+ * preference order. Allowed:
+ * TLS_AES_128_GCM_SHA256, TLS_AES_256_GCM_SHA384,
+ * TLS_CHACHA20_POLY1305_SHA256, TLS_ECDHE_{ECDSA,RSA}_WITH_AES_128_GCM_SHA256,
+ * TLS_ECDHE_{ECDSA,RSA}_WITH_AES_256_GCM_SHA384,
+ * TLS_ECDHE_{ECDSA,RSA}_WITH_CHACHA20_POLY1305_SHA256, and, for a server
+ * created with DH parameters only, the three TLS_DHE_RSA_WITH_* ones.
+ * Anything else (CBC, RSA key exchange, unknown) is INVALID_ARGUMENT with
+ * the name in the message; so are NULL, n = 0 and n > 64. Only the listed
+ * suites are offered or accepted; a list without TLS 1.3 suites disables
+ * TLS 1.3 (without TLS 1.2 suites, TLS 1.2), and if that leaves no version
+ * of the range the first start fails with INVALID_ARGUMENT. A peer with no
+ * suite in common fails the handshake (handshake_failure, 40). The default
+ * is every allowed suite. Before the first start (WRONG_STATE afterwards);
+ * the list is copied. polytls_conn_cipher_suite reports the result. A list
+ * the backend cannot express makes the first start fail with UNSUPPORTED
+ * (never a different list): GnuTLS 3.7 enables ciphers and key exchanges
+ * independently, so it takes only lists that hold every combination of
+ * their ciphers (and TLS 1.2 key exchanges) for the versions in the range
+ * (see the deviations table). */
+POLYTLS_API polytls_status polytls_client_set_cipher_suites(polytls_client *c, const char *const *names,
+                                                            size_t n);
+POLYTLS_API polytls_status polytls_server_set_cipher_suites(polytls_server *s, const char *const *names,
+                                                            size_t n);
+/* Key-exchange groups by IANA name, in preference order: "x25519",
+ * "secp256r1", "secp384r1", "secp521r1" (the default is all four). Anything
+ * else is INVALID_ARGUMENT naming it; NULL, n = 0 or n > 16 too. A peer with
+ * no group in common fails the handshake (handshake_failure, 40). Before
+ * the first start (WRONG_STATE afterwards). A wolfSSL 5.5 server cannot
+ * enforce a list narrower than the four groups in TLS 1.2: such a list on a
+ * server whose range includes TLS 1.2 makes its first start fail with
+ * UNSUPPORTED (see the deviations table). */
+POLYTLS_API polytls_status polytls_client_set_groups(polytls_client *c, const char *const *names, size_t n);
+POLYTLS_API polytls_status polytls_server_set_groups(polytls_server *s, const char *const *names, size_t n);
+
+/* Key log, for decrypting a capture (Wireshark's "(Pre)-Master-Secret log
+ * filename"). fn receives one NSS key-log line at a time, "LABEL
+ * <client_random hex> <secret hex>" without a newline, on the thread that
+ * drives the handshake, while it runs: TLS 1.3 gives
+ * CLIENT_HANDSHAKE_TRAFFIC_SECRET, SERVER_HANDSHAKE_TRAFFIC_SECRET,
+ * CLIENT_TRAFFIC_SECRET_0, SERVER_TRAFFIC_SECRET_0 and EXPORTER_SECRET;
+ * TLS 1.2 gives CLIENT_RANDOM (the master secret). The lines are secrets:
+ * never enable this in production. fn NULL turns it off (always OK).
+ * UNSUPPORTED without POLYTLS_CAP_KEYLOG (nothing is changed). Before the
+ * first start: WRONG_STATE afterwards. INVALID_ARGUMENT for a NULL
+ * client/server. */
+typedef void (*polytls_keylog_fn)(void *user, const char *line);
+POLYTLS_API polytls_status polytls_client_set_keylog(polytls_client *c, polytls_keylog_fn fn, void *user);
+POLYTLS_API polytls_status polytls_server_set_keylog(polytls_server *s, polytls_keylog_fn fn, void *user);
+
+/* Keying-material exporter (RFC 8446 section 7.5 for TLS 1.3, RFC 5705 for
+ * TLS 1.2): out_len bytes (1..16320) derived from the session for label
+ * (1..255 bytes, not NUL-terminated) and context (NULL = no context, which
+ * differs from an empty one in TLS 1.2; context_len <= 65535). Both peers
+ * get the same bytes. Checked in this order: INVALID_ARGUMENT for NULL or
+ * out-of-range arguments; UNSUPPORTED without POLYTLS_CAP_EXPORTER;
+ * INVALIDATED after a failure; WRONG_STATE before the handshake is done.
+ * out is written only on success. */
+POLYTLS_API polytls_status polytls_conn_export_keying_material(polytls_conn *c, const uint8_t *label,
+                                                               size_t label_len, const uint8_t *context,
+                                                               size_t context_len, uint8_t *out,
+                                                               size_t out_len);
 
 POLYTLS_API polytls_status polytls_server_start(polytls_server *server,
                                                 const polytls_conn_callbacks *callbacks, void *user,
