@@ -245,6 +245,8 @@ static int make_client(const client_opts *o, polytls_client **out)
         goto out;
     }
     st = polytls_client_set_versions(client, o->vmin, o->vmax);
+    if (st == POLYTLS_OK && cli_keylog_client(prog, client) != 0)
+        goto out;
     if (st == POLYTLS_OK && o->alpn) {
         if (cli_alpn_parse(prog, o->alpn, &alpn) != 0)
             goto out;

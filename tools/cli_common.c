@@ -321,3 +321,50 @@ const char *cli_version_name(uint16_t v)
 {
     return v == 0x0304 ? "TLS1.3" : v == 0x0303 ? "TLS1.2" : "unknown";
 }
+
+/* ------------------------------------------------------------ key log -- */
+
+static FILE *keylog_file;
+
+static void keylog_line(void *user, const char *line)
+{
+    (void)user;
+    fprintf(keylog_file, "%s\n", line);
+    fflush(keylog_file);
+}
+
+static int keylog_open(const char *prog)
+{
+    const char *path = getenv("SSLKEYLOGFILE");
+    if (!path || !*path)
+        return 0;
+    if (!keylog_file && !(keylog_file = fopen(path, "a"))) {
+        cli_error(prog, "SSLKEYLOGFILE=%s: %s", path, strerror(errno));
+        return -1;
+    }
+    return 1;
+}
+
+static int keylog_result(const char *prog, polytls_status st)
+{
+    if (st == POLYTLS_ERR_UNSUPPORTED)
+        cli_error(prog, "warning: SSLKEYLOGFILE is set but this backend cannot log keys (%s)",
+                  polytls_last_error_message());
+    else if (st != POLYTLS_OK) {
+        cli_error(prog, "key log: %s: %s", polytls_status_name(st), polytls_last_error_message());
+        return -1;
+    }
+    return 0;
+}
+
+int cli_keylog_client(const char *prog, polytls_client *c)
+{
+    int open = keylog_open(prog);
+    return open <= 0 ? open : keylog_result(prog, polytls_client_set_keylog(c, keylog_line, NULL));
+}
+
+int cli_keylog_server(const char *prog, polytls_server *s)
+{
+    int open = keylog_open(prog);
+    return open <= 0 ? open : keylog_result(prog, polytls_server_set_keylog(s, keylog_line, NULL));
+}

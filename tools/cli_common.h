@@ -77,4 +77,12 @@ int cli_backend(const char *prog, const char *name, polytls_backend **out);
 /* "TLS1.3" / "TLS1.2" / "unknown". */
 const char *cli_version_name(uint16_t v);
 
+/* The SSLKEYLOGFILE convention, for the command-line tools only (the
+   library never reads the environment for this): when the variable names a
+   file, the NSS key log of every connection is appended to it. A backend
+   without POLYTLS_CAP_KEYLOG gets a warning, not a failure. Returns 0, or -1
+   when the file cannot be opened. */
+int cli_keylog_client(const char *prog, polytls_client *c);
+int cli_keylog_server(const char *prog, polytls_server *s);
+
 #endif /* POLYTLS_TOOLS_CLI_COMMON_H */

@@ -298,6 +298,8 @@ static int make_server(const server_opts *o, polytls_server **out)
     st = polytls_server_new(backend, certs, NULL, 0, &server);
     if (st == POLYTLS_OK)
         st = polytls_server_set_versions(server, o->vmin, o->vmax);
+    if (st == POLYTLS_OK && cli_keylog_server(prog, server) != 0)
+        goto out;
     if (st == POLYTLS_OK && o->client_ca) {
         if (cli_load_trust(prog, o->client_ca, &ca) != 0)
             goto out;
