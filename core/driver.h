@@ -199,6 +199,12 @@ typedef struct polytls_core_services {
        callback. client_random is 32 bytes; secret at most 64. */
     void (*keylog)(polytls_core_conn *c, const char *label, const uint8_t *client_random,
                    const uint8_t *secret, size_t secret_len);
+    /* The exact identity of a chain, for drivers that cache what their
+       library parsed from it: every certificate and the key, each preceded
+       by its length, in a malloc'd buffer (*len bytes; free() it). Two
+       chains are the same chain exactly when these bytes are equal — never
+       compare pointers, which memory may reuse. NULL on out-of-memory. */
+    uint8_t *(*chain_identity)(const polytls_drv_chain *chain, size_t *len);
 } polytls_core_services;
 
 /* ------------------------------------------------------------------------ */

@@ -332,6 +332,26 @@ static void svc_keylog(polytls_core_conn *c, const char *label, const uint8_t *c
     ptls_wipe(line, sizeof line);
 }
 
+static uint8_t *svc_chain_identity(const polytls_drv_chain *chain, size_t *len)
+{
+    size_t n = sizeof(size_t) + chain->key.len;
+    for (size_t i = 0; i < chain->n; i++)
+        n += sizeof(size_t) + chain->certs[i].len;
+    uint8_t *b = malloc(n), *p = b;
+    if (!b)
+        return NULL;
+    for (size_t i = 0; i <= chain->n; i++) {
+        const polytls_drv_blob *blob = i < chain->n ? &chain->certs[i] : &chain->key;
+        memcpy(p, &blob->len, sizeof blob->len);
+        p += sizeof blob->len;
+        if (blob->len)
+            memcpy(p, blob->data, blob->len);
+        p += blob->len;
+    }
+    *len = n;
+    return b;
+}
+
 const polytls_core_services ptls_services = {
     .size = sizeof(polytls_core_services),
     .io_recv = svc_io_recv,
@@ -347,4 +367,5 @@ const polytls_core_services ptls_services = {
     .coro_yield = ptls_coro_yield,
     .coro_free = ptls_coro_free,
     .keylog = svc_keylog,
+    .chain_identity = svc_chain_identity,
 };

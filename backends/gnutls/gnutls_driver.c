@@ -238,35 +238,13 @@ static polytls_status chain_import(gtls_conn *c, const polytls_drv_chain *in, gt
     return POLYTLS_OK;
 }
 
-/* The bytes a cache entry is matched by: each certificate and the key,
-   each preceded by its length. NULL on out-of-memory. */
-static uint8_t *chain_bytes(const polytls_drv_chain *in, size_t *len)
-{
-    size_t n = sizeof(size_t) + in->key.len;
-    for (size_t i = 0; i < in->n; i++)
-        n += sizeof(size_t) + in->certs[i].len;
-    uint8_t *b = malloc(n), *p = b;
-    if (!b)
-        return NULL;
-    for (size_t i = 0; i <= in->n; i++) {
-        const polytls_drv_blob *blob = i < in->n ? &in->certs[i] : &in->key;
-        memcpy(p, &blob->len, sizeof blob->len);
-        p += sizeof blob->len;
-        if (blob->len)
-            memcpy(p, blob->data, blob->len);
-        p += blob->len;
-    }
-    *len = n;
-    return b;
-}
-
 /* The server's chain for c: the context's cached import when the same
    bytes were imported before, else a new import that is cached while
    slots remain (and kept in c->own when they do not). */
 static polytls_status chain_import_cached(gtls_ctx *x, gtls_conn *c, const polytls_drv_chain *in)
 {
     size_t len = 0;
-    uint8_t *bytes = chain_bytes(in, &len);
+    uint8_t *bytes = svc->chain_identity(in, &len);
     if (!bytes)
         return chain_import(c, in, &c->own);
     pthread_mutex_lock(&x->cache_lock);

@@ -252,28 +252,6 @@ nomem:
     return POLYTLS_ERR_NO_MEMORY;
 }
 
-/* The bytes a cache entry is matched by: each blob and the key, each
-   preceded by its length. NULL on out-of-memory. */
-static uint8_t *chain_bytes(const polytls_drv_chain *chain, size_t *len)
-{
-    size_t n = sizeof(size_t) + chain->key.len;
-    for (size_t i = 0; i < chain->n; i++)
-        n += sizeof(size_t) + chain->certs[i].len;
-    uint8_t *b = malloc(n), *p = b;
-    if (!b)
-        return NULL;
-    for (size_t i = 0; i <= chain->n; i++) {
-        const polytls_drv_blob *blob = i < chain->n ? &chain->certs[i] : &chain->key;
-        memcpy(p, &blob->len, sizeof blob->len);
-        p += sizeof blob->len;
-        if (blob->len)
-            memcpy(p, blob->data, blob->len);
-        p += blob->len;
-    }
-    *len = n;
-    return b;
-}
-
 /* New references to lc's parts, freed with loaded_chain_free. */
 static bool loaded_chain_ref(const loaded_chain *lc, loaded_chain *out)
 {
@@ -293,7 +271,7 @@ static polytls_status load_chain_cached(ossl_ctx *x, const polytls_drv_chain *ch
                                         char *err, size_t errlen)
 {
     size_t len = 0;
-    uint8_t *bytes = chain_bytes(chain, &len);
+    uint8_t *bytes = svc->chain_identity(chain, &len);
     if (!bytes)
         return load_chain(chain, lc, err, errlen);
     pthread_mutex_lock(&x->cache_lock);
