@@ -194,21 +194,32 @@ void polytls_client_free(polytls_client *c)
         ptls_endpoint_unref(&c->ep);
 }
 
+/* Options change only before the first start: the driver context is then
+   built from all of them and shared by threads. Locks the endpoint and
+   returns true while it has not started; otherwise returns false, unlocked,
+   with the WRONG_STATE message set. */
+static bool lock_for_options(ptls_endpoint *ep)
+{
+    pthread_mutex_lock(&ep->lock);
+    if (!ep->started)
+        return true;
+    pthread_mutex_unlock(&ep->lock);
+    ptls_set_last_error("options must be set before the first start");
+    return false;
+}
+
 static polytls_status set_versions(ptls_endpoint *ep, uint16_t min, uint16_t max)
 {
     if (min < 0x0303 || max > 0x0304 || min > max)
         return ptls_fail(POLYTLS_ERR_INVALID_ARGUMENT,
                          "versions 0x%04x..0x%04x: only TLS 1.2 (0x0303) and TLS 1.3 (0x0304) are allowed",
                          min, max);
-    pthread_mutex_lock(&ep->lock);
-    bool started = ep->started;
-    if (!started) {
-        ep->min_version = min;
-        ep->max_version = max;
-    }
+    if (!lock_for_options(ep))
+        return POLYTLS_ERR_WRONG_STATE;
+    ep->min_version = min;
+    ep->max_version = max;
     pthread_mutex_unlock(&ep->lock);
-    return started ? ptls_fail(POLYTLS_ERR_WRONG_STATE, "options must be set before the first start")
-                   : POLYTLS_OK;
+    return POLYTLS_OK;
 }
 
 polytls_status polytls_client_set_versions(polytls_client *c, uint16_t min, uint16_t max)
@@ -246,18 +257,15 @@ static polytls_status set_alpn(ptls_endpoint *ep, const uint8_t *const *protos, 
         memcpy(wire + off, protos[i], lens[i]);
         off += lens[i];
     }
-    pthread_mutex_lock(&ep->lock);
-    bool started = ep->started;
-    if (!started) {
-        free(ep->alpn);
-        ep->alpn = wire;
-        ep->alpn_len = total;
-        wire = NULL;
+    if (!lock_for_options(ep)) {
+        free(wire);
+        return POLYTLS_ERR_WRONG_STATE;
     }
+    free(ep->alpn);
+    ep->alpn = wire;
+    ep->alpn_len = total;
     pthread_mutex_unlock(&ep->lock);
-    free(wire);
-    return started ? ptls_fail(POLYTLS_ERR_WRONG_STATE, "options must be set before the first start")
-                   : POLYTLS_OK;
+    return POLYTLS_OK;
 }
 
 polytls_status polytls_client_set_alpn(polytls_client *c, const uint8_t *const *protos, const size_t *lens,
@@ -341,13 +349,11 @@ static polytls_status set_low_memory(ptls_endpoint *ep, bool on)
     if (on && !ptls_backend_has(ep->backend, POLYTLS_CAP_LOW_MEMORY))
         return ptls_fail(POLYTLS_ERR_UNSUPPORTED, "backend %s has no low-memory mode",
                          ep->backend->drv->name);
-    pthread_mutex_lock(&ep->lock);
-    bool started = ep->started;
-    if (!started)
-        ep->low_memory = on;
+    if (!lock_for_options(ep))
+        return POLYTLS_ERR_WRONG_STATE;
+    ep->low_memory = on;
     pthread_mutex_unlock(&ep->lock);
-    return started ? ptls_fail(POLYTLS_ERR_WRONG_STATE, "options must be set before the first start")
-                   : POLYTLS_OK;
+    return POLYTLS_OK;
 }
 
 polytls_status polytls_client_set_low_memory(polytls_client *c, bool on)
@@ -373,17 +379,14 @@ polytls_status polytls_server_set_client_auth(polytls_server *s, polytls_client_
         return ptls_fail(POLYTLS_ERR_INVALID_ARGUMENT,
                          "set_client_auth: a valid mode, and a trust store unless the mode is NONE");
     ptls_endpoint *ep = &s->ep;
-    pthread_mutex_lock(&ep->lock);
-    bool started = ep->started;
-    if (!started) {
-        polytls_trust_store_unref(ep->trust);
-        ep->trust = mode == POLYTLS_CLIENT_AUTH_NONE ? NULL : polytls_trust_store_ref(trust);
-        ep->client_auth = mode;
-        ep->send_ca_names = send_ca_names;
-    }
+    if (!lock_for_options(ep))
+        return POLYTLS_ERR_WRONG_STATE;
+    polytls_trust_store_unref(ep->trust);
+    ep->trust = mode == POLYTLS_CLIENT_AUTH_NONE ? NULL : polytls_trust_store_ref(trust);
+    ep->client_auth = mode;
+    ep->send_ca_names = send_ca_names;
     pthread_mutex_unlock(&ep->lock);
-    return started ? ptls_fail(POLYTLS_ERR_WRONG_STATE, "options must be set before the first start")
-                   : POLYTLS_OK;
+    return POLYTLS_OK;
 }
 
 polytls_status polytls_server_start(polytls_server *server, const polytls_conn_callbacks *callbacks,
@@ -404,18 +407,15 @@ static polytls_status set_pins(ptls_endpoint *ep, const uint8_t (*pins)[32], siz
     if (!copy)
         return ptls_fail(POLYTLS_ERR_NO_MEMORY, "out of memory");
     memcpy(copy, pins, n * sizeof *copy);
-    pthread_mutex_lock(&ep->lock);
-    bool started = ep->started;
-    if (!started) {
-        free(ep->pins);
-        ep->pins = copy;
-        ep->n_pins = n;
-        copy = NULL;
+    if (!lock_for_options(ep)) {
+        free(copy);
+        return POLYTLS_ERR_WRONG_STATE;
     }
+    free(ep->pins);
+    ep->pins = copy;
+    ep->n_pins = n;
     pthread_mutex_unlock(&ep->lock);
-    free(copy);
-    return started ? ptls_fail(POLYTLS_ERR_WRONG_STATE, "options must be set before the first start")
-                   : POLYTLS_OK;
+    return POLYTLS_OK;
 }
 
 polytls_status polytls_client_set_pins(polytls_client *c, const uint8_t (*pins)[32], size_t n)
@@ -441,15 +441,12 @@ static polytls_status set_keylog(ptls_endpoint *ep, polytls_keylog_fn fn, void *
     if (fn && !ptls_backend_has(ep->backend, POLYTLS_CAP_KEYLOG))
         return ptls_fail(POLYTLS_ERR_UNSUPPORTED, "backend %s cannot give a key log",
                          ep->backend->drv->name);
-    pthread_mutex_lock(&ep->lock);
-    bool started = ep->started;
-    if (!started) {
-        ep->keylog = fn;
-        ep->keylog_user = fn ? user : NULL;
-    }
+    if (!lock_for_options(ep))
+        return POLYTLS_ERR_WRONG_STATE;
+    ep->keylog = fn;
+    ep->keylog_user = fn ? user : NULL;
     pthread_mutex_unlock(&ep->lock);
-    return started ? ptls_fail(POLYTLS_ERR_WRONG_STATE, "options must be set before the first start")
-                   : POLYTLS_OK;
+    return POLYTLS_OK;
 }
 
 polytls_status polytls_client_set_keylog(polytls_client *c, polytls_keylog_fn fn, void *user)
@@ -531,19 +528,16 @@ static polytls_status narrow_versions_to_suites(const ptls_endpoint *ep, polytls
 /* Copies *ids into the endpoint unless it has started. */
 static polytls_status store_ids(ptls_endpoint *ep, uint16_t *ids, size_t n, bool groups)
 {
-    pthread_mutex_lock(&ep->lock);
-    bool started = ep->started;
-    if (!started) {
-        uint16_t **slot = groups ? &ep->groups : &ep->suites;
-        free(*slot);
-        *slot = ids;
-        *(groups ? &ep->n_groups : &ep->n_suites) = n;
-        ids = NULL;
+    if (!lock_for_options(ep)) {
+        free(ids);
+        return POLYTLS_ERR_WRONG_STATE;
     }
+    uint16_t **slot = groups ? &ep->groups : &ep->suites;
+    free(*slot);
+    *slot = ids;
+    *(groups ? &ep->n_groups : &ep->n_suites) = n;
     pthread_mutex_unlock(&ep->lock);
-    free(ids);
-    return started ? ptls_fail(POLYTLS_ERR_WRONG_STATE, "options must be set before the first start")
-                   : POLYTLS_OK;
+    return POLYTLS_OK;
 }
 
 static bool id_listed(const uint16_t *ids, size_t n, uint16_t id)
