@@ -272,8 +272,10 @@ polytls_status ptls_cert_parse(const uint8_t *der, size_t len, ptls_cert_info *o
     if ((s = ptls_der_expect(&tbs, PTLS_DER_INTEGER, &t, "serialNumber")) != POLYTLS_OK ||
         (s = ptls_der_expect(&tbs, PTLS_DER_SEQUENCE, &t, "signature")) != POLYTLS_OK ||
         (s = ptls_der_expect(&tbs, PTLS_DER_SEQUENCE, &issuer, "issuer")) != POLYTLS_OK ||
-        (s = ptls_der_expect(&tbs, PTLS_DER_SEQUENCE, &t, "validity")) != POLYTLS_OK ||
-        (s = ptls_der_expect(&tbs, PTLS_DER_SEQUENCE, &subject, "subject")) != POLYTLS_OK ||
+        (s = ptls_der_expect(&tbs, PTLS_DER_SEQUENCE, &t, "validity")) != POLYTLS_OK)
+        return ptls_fail_context(s, "certificate");
+    info.validity = span_of(t.tlv, t.tlv_len);
+    if ((s = ptls_der_expect(&tbs, PTLS_DER_SEQUENCE, &subject, "subject")) != POLYTLS_OK ||
         (s = parse_spki(&tbs, &info)) != POLYTLS_OK)
         return ptls_fail_context(s, "certificate");
     info.issuer = span_of(issuer.tlv, issuer.tlv_len);
@@ -480,4 +482,98 @@ bool ptls_certificate_matches_ip(const polytls_certificate *c, const uint8_t *ad
 {
     ip_want w = {addr, addr_len};
     return addr && ptls_certificate_each_san(c, PTLS_SAN_IP, ip_entry_matches, &w);
+}
+
+/* ------------------------------------------------------------- validity -- */
+
+polytls_status ptls_certificate_validity(const polytls_certificate *c, int64_t *not_before, int64_t *not_after)
+{
+    const ptls_span *v = &c->info.validity;
+    ptls_der d, inner;
+    ptls_der_tlv seq, nb, na;
+    polytls_status s;
+    int64_t before = 0, after = 0;
+    ptls_der_init(&d, v->p, v->len);
+    if ((s = ptls_der_expect(&d, PTLS_DER_SEQUENCE, &seq, "validity")) != POLYTLS_OK)
+        return ptls_fail_context(s, "certificate");
+    ptls_der_enter(&d, &seq, &inner);
+    if ((s = ptls_der_next(&inner, &nb)) != POLYTLS_OK ||
+        (s = ptls_der_get_time(&nb, &before, "notBefore")) != POLYTLS_OK ||
+        (s = ptls_der_next(&inner, &na)) != POLYTLS_OK ||
+        (s = ptls_der_get_time(&na, &after, "notAfter")) != POLYTLS_OK ||
+        (s = ptls_der_finish(&inner, "validity")) != POLYTLS_OK)
+        return ptls_fail_context(s, "certificate validity");
+    *not_before = before;
+    *not_after = after;
+    return POLYTLS_OK;
+}
+
+/* id-at-commonName, 2.5.4.3 */
+static const uint8_t oid_common_name[] = {0x55, 0x04, 0x03};
+
+/* Finds the first commonName of a Name (SEQUENCE OF SET OF
+   AttributeTypeAndValue); false if there is none or it does not parse. */
+static bool find_common_name(const ptls_span *name, ptls_der_tlv *value)
+{
+    ptls_der d, rdns;
+    ptls_der_tlv t;
+    ptls_der_init(&d, name->p, name->len);
+    if (ptls_der_next(&d, &t) != POLYTLS_OK)
+        return false;
+    ptls_der_enter(&d, &t, &rdns);
+    while (!ptls_der_at_end(&rdns)) {
+        ptls_der_tlv set;
+        ptls_der atvs;
+        if (ptls_der_next(&rdns, &set) != POLYTLS_OK)
+            return false;
+        ptls_der_enter(&rdns, &set, &atvs);
+        while (!ptls_der_at_end(&atvs)) {
+            ptls_der_tlv atv, type;
+            ptls_der fields;
+            if (ptls_der_next(&atvs, &atv) != POLYTLS_OK)
+                return false;
+            ptls_der_enter(&atvs, &atv, &fields);
+            if (ptls_der_next(&fields, &type) != POLYTLS_OK)
+                return false;
+            if (ptls_der_oid_equals(&type, oid_common_name, sizeof oid_common_name))
+                return ptls_der_next(&fields, value) == POLYTLS_OK;
+        }
+    }
+    return false;
+}
+
+void ptls_certificate_subject_text(const polytls_certificate *c, char *buf, size_t len)
+{
+    if (len == 0)
+        return;
+    ptls_der_tlv cn;
+    if (!find_common_name(&c->info.subject, &cn)) {
+        snprintf(buf, len, "(a subject of %zu bytes without commonName)", c->info.subject.len);
+        return;
+    }
+    size_t o = (size_t)snprintf(buf, len, "CN=");
+    for (size_t i = 0; i < cn.len && o + 1 < len; i++, o++)
+        buf[o] = cn.val[i] >= 0x20 && cn.val[i] < 0x7f ? (char)cn.val[i] : '?';
+    if (o < len)
+        buf[o] = '\0';
+    else
+        buf[len - 1] = '\0';
+}
+
+void ptls_time_text(int64_t t, char *buf, size_t len)
+{
+    /* The inverse of the civil-days count in der.c, same eras of 400 years. */
+    int64_t days = (t >= 0 ? t : t - 86399) / 86400;
+    int64_t secs = t - days * 86400;
+    int64_t z = days + 719468;
+    int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+    int64_t doe = z - era * 146097;
+    int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    int64_t mp = (5 * doy + 2) / 153;
+    int64_t day = doy - (153 * mp + 2) / 5 + 1;
+    int64_t month = mp < 10 ? mp + 3 : mp - 9;
+    int64_t year = yoe + era * 400 + (month <= 2);
+    snprintf(buf, len, "%04lld-%02lld-%02lld %02lld:%02lld:%02lld UTC", (long long)year, (long long)month,
+             (long long)day, (long long)(secs / 3600), (long long)(secs / 60 % 60), (long long)(secs % 60));
 }

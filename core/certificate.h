@@ -29,6 +29,7 @@ typedef struct ptls_cert_info {
     ptls_span aki_key_id;    /* authorityKeyIdentifier keyIdentifier contents */
     ptls_span san;           /* contents of the subjectAltName GeneralNames SEQUENCE */
     bool is_ca;              /* basicConstraints cA=TRUE */
+    ptls_span validity;      /* whole Validity SEQUENCE (times parsed on demand) */
 } ptls_cert_info;
 
 /* Parses a certificate strictly (whole-tree DER check plus the fields
@@ -63,6 +64,16 @@ bool ptls_certificate_each_san(const polytls_certificate *c, uint8_t general_nam
 bool ptls_certificate_matches_dns(const polytls_certificate *c, const char *host);
 /* True if a subjectAltName iPAddress equals the 4 or 16 address bytes. */
 bool ptls_certificate_matches_ip(const polytls_certificate *c, const uint8_t *addr, size_t addr_len);
+
+/* notBefore and notAfter in seconds since 1970 UTC (RFC 5280 4.1.2.5,
+   strict: see ptls_der_get_time). BAD_ENCODING with a message. */
+polytls_status ptls_certificate_validity(const polytls_certificate *c, int64_t *not_before, int64_t *not_after);
+/* Writes a short readable name of c's subject to buf (always
+   NUL-terminated): "CN=<commonName>" with unprintable bytes as '?', or the
+   subject's size when it has no commonName. For error messages only. */
+void ptls_certificate_subject_text(const polytls_certificate *c, char *buf, size_t len);
+/* Writes t (seconds since 1970 UTC) as "YYYY-MM-DD HH:MM:SS UTC". */
+void ptls_time_text(int64_t t, char *buf, size_t len);
 
 /* Re-sets the thread's last-error message as "<context>: <previous message>"
    and returns s, so a low-level DER message keeps its offset and gains the

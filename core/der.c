@@ -234,6 +234,69 @@ bool ptls_der_oid_equals(const ptls_der_tlv *t, const uint8_t *oid, size_t oid_l
     return t->tag == PTLS_DER_OID && t->len == oid_len && memcmp(t->val, oid, oid_len) == 0;
 }
 
+/* n decimal digits at p, or -1 if one is not a digit. */
+static int der_digits(const uint8_t *p, int n)
+{
+    int v = 0;
+    for (int i = 0; i < n; i++) {
+        if (p[i] < '0' || p[i] > '9')
+            return -1;
+        v = v * 10 + (p[i] - '0');
+    }
+    return v;
+}
+
+/* Days from 1970-01-01 to y-m-d in the proleptic Gregorian calendar, by
+   counting whole eras of 400 years (146097 days) from 0000-03-01: pure
+   arithmetic, so no dependence on the C library's time zone handling. */
+static int64_t days_from_civil(int64_t y, int m, int d)
+{
+    y -= m <= 2;
+    int64_t era = (y >= 0 ? y : y - 399) / 400;
+    int64_t yoe = y - era * 400;
+    int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + doe - 719468;
+}
+
+polytls_status ptls_der_get_time(const ptls_der_tlv *t, int64_t *out, const char *what)
+{
+    size_t digits;
+    if (t->tag == PTLS_DER_UTC_TIME)
+        digits = 12;
+    else if (t->tag == PTLS_DER_GENERALIZED_TIME)
+        digits = 14;
+    else
+        return ptls_fail(POLYTLS_ERR_BAD_ENCODING, "DER: %s at offset %zu is not a UTCTime or GeneralizedTime",
+                         what, t->offset);
+    if (t->len != digits + 1 || t->val[digits] != 'Z')
+        return ptls_fail(POLYTLS_ERR_BAD_ENCODING,
+                         "DER: %s at offset %zu must be %s followed by Z (RFC 5280 4.1.2.5)", what, t->offset,
+                         digits == 12 ? "YYMMDDHHMMSS" : "YYYYMMDDHHMMSS");
+    const uint8_t *p = t->val;
+    int year;
+    if (digits == 12) {
+        year = der_digits(p, 2);
+        if (year >= 0)
+            year += year >= 50 ? 1900 : 2000;
+        p += 2;
+    } else {
+        year = der_digits(p, 4);
+        p += 4;
+    }
+    int month = der_digits(p, 2), day = der_digits(p + 2, 2), hour = der_digits(p + 4, 2);
+    int minute = der_digits(p + 6, 2), second = der_digits(p + 8, 2);
+    static const int month_days[12] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    bool leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0);
+    if (year < 0 || month < 1 || month > 12 || day < 1 || day > month_days[month - 1] ||
+        (month == 2 && day == 29 && !leap) || hour < 0 || hour > 23 || minute < 0 || minute > 59 ||
+        second < 0 || second > 59)
+        return ptls_fail(POLYTLS_ERR_BAD_ENCODING, "DER: %s at offset %zu is not a valid date and time", what,
+                         t->offset);
+    *out = days_from_civil(year, month, day) * 86400 + hour * 3600 + minute * 60 + second;
+    return POLYTLS_OK;
+}
+
 size_t ptls_der_tlv_size(size_t len)
 {
     size_t hdr = 2;

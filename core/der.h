@@ -84,6 +84,13 @@ polytls_status ptls_der_check_integer(const ptls_der_tlv *t, const char *what);
 /* BIT STRING with 0 unused bits: the bytes after the unused-bits octet. */
 polytls_status ptls_der_get_bit_string(const ptls_der_tlv *t, const uint8_t **bytes, size_t *len,
                                        const char *what);
+/* UTCTime (YYMMDDHHMMSSZ, YY 50..99 = 19YY) or GeneralizedTime
+   (YYYYMMDDHHMMSSZ) as RFC 5280 4.1.2.5 requires them: seconds present, no
+   fraction, time zone Z only, every field in range. Seconds since
+   1970-01-01 UTC (negative before 1970). */
+polytls_status ptls_der_get_time(const ptls_der_tlv *t, int64_t *out, const char *what);
+#define PTLS_DER_UTC_TIME 0x17
+#define PTLS_DER_GENERALIZED_TIME 0x18
 /* True if the OBJECT IDENTIFIER element's contents equal oid[0..oid_len). */
 bool ptls_der_oid_equals(const ptls_der_tlv *t, const uint8_t *oid, size_t oid_len);
 

@@ -218,6 +218,85 @@ static void test_hostile_certificate_bytes(void **state)
     free(text);
 }
 
+/* One UTCTime (0x17) or GeneralizedTime (0x18) through ptls_der_get_time. */
+static polytls_status get_time(uint8_t tag, const char *text, int64_t *out)
+{
+    uint8_t buf[64];
+    size_t n = strlen(text);
+    buf[0] = tag;
+    buf[1] = (uint8_t)n;
+    memcpy(buf + 2, text, n);
+    ptls_der d;
+    ptls_der_tlv t;
+    ptls_der_init(&d, buf, n + 2);
+    polytls_status s = ptls_der_next(&d, &t);
+    if (s != POLYTLS_OK)
+        return s;
+    return ptls_der_get_time(&t, out, "time");
+}
+
+static void test_times(void **state)
+{
+    (void)state;
+    static const struct {
+        uint8_t tag;
+        const char *text;
+        int64_t want;
+    } good[] = {
+        {0x17, "700101000000Z", 0},
+        {0x17, "491231235959Z", INT64_C(2524607999)},  /* YY 49 = 2049 */
+        {0x17, "500101000000Z", INT64_C(-631152000)},  /* YY 50 = 1950 */
+        {0x17, "000229120000Z", INT64_C(951825600)},   /* 2000 is a leap year */
+        {0x18, "20300101000000Z", INT64_C(1893456000)},
+        {0x18, "99991231235959Z", INT64_C(253402300799)},
+        {0x18, "19691231235959Z", -1},
+        {0x18, "24000229000000Z", INT64_C(13574563200)},
+    };
+    for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
+        int64_t t = 12345;
+        assert_int_equal(get_time(good[i].tag, good[i].text, &t), POLYTLS_OK);
+        assert_true(t == good[i].want);
+        char text[40];
+        ptls_time_text(t, text, sizeof text);
+        /* the text names the same second: year and seconds checked */
+        assert_int_equal(text[17], good[i].text[strlen(good[i].text) - 3]);
+    }
+    char text[40];
+    ptls_time_text(INT64_C(253402300799), text, sizeof text);
+    assert_string_equal(text, "9999-12-31 23:59:59 UTC");
+    ptls_time_text(-1, text, sizeof text);
+    assert_string_equal(text, "1969-12-31 23:59:59 UTC");
+
+    static const struct {
+        uint8_t tag;
+        const char *text;
+    } bad[] = {
+        {0x17, "7001010000Z"},          /* no seconds */
+        {0x17, "700101000000"},         /* no Z */
+        {0x17, "700101000000+0100"},    /* offset */
+        {0x18, "20300101000000.5Z"},    /* fraction */
+        {0x18, "203001010000Z"},        /* too short */
+        {0x17, "20300101000000Z"},      /* GeneralizedTime text in a UTCTime */
+        {0x18, "300101000000Z"},        /* and the reverse */
+        {0x18, "20300001000000Z"},      /* month 0 */
+        {0x18, "20301301000000Z"},      /* month 13 */
+        {0x18, "20300100000000Z"},      /* day 0 */
+        {0x18, "20300431000000Z"},      /* April 31 */
+        {0x18, "21000229000000Z"},      /* 2100 is not a leap year */
+        {0x18, "20300101240000Z"},      /* hour 24 */
+        {0x18, "20300101006000Z"},      /* minute 60 */
+        {0x18, "20300101000060Z"},      /* no leap seconds */
+        {0x18, "2030 101000000Z"},      /* not a digit */
+        {0x18, "-0300101000000Z"},
+        {0x02, "20300101000000Z"},      /* not a time at all */
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        int64_t t = 12345;
+        assert_int_equal(get_time(bad[i].tag, bad[i].text, &t), POLYTLS_ERR_BAD_ENCODING);
+        assert_true(t == 12345);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -229,6 +308,7 @@ int main(void)
         cmocka_unit_test(test_values),
         cmocka_unit_test(test_encoder_roundtrip),
         cmocka_unit_test(test_hostile_certificate_bytes),
+        cmocka_unit_test(test_times),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
