@@ -66,6 +66,15 @@ static const cf_deviation_row rows[] = {
       "+ECDHE-ECDSA, ...), for TLS 1.3 and TLS 1.2 at once, so such a list cannot be expressed; the "
       "driver refuses it rather than enable a different set",
       false },
+    { "resumption.resume_tls12/new_ticket", "gnutls", 0,
+      "a resumed TLS 1.2 handshake issues no new ticket: the client hands out a session with the "
+      "ticket it resumed with (which still resumes until its lifetime, counted from the full "
+      "handshake, ends)",
+      "GnuTLS 3.7 servers send a TLS 1.2 NewSessionTicket only when session_ticket_renew is set, "
+      "which happens for an empty or undecryptable ticket, never after a successful ticket "
+      "resumption (lib/ext/session_ticket.c session_ticket_recv_params / "
+      "_gnutls_send_new_session_ticket); no public call sets it",
+      false },
     /* ---- wolfssl ---- */
     { "suites.no_common_group/server_tls12", "wolfssl", POLYTLS_ERR_UNSUPPORTED,
       "a server group list narrower than the four default groups makes the first server start fail "
@@ -85,6 +94,19 @@ static const cf_deviation_row rows[] = {
       "UNSUPPORTED",
       "wolfSSL 5.5.4's wolfSSL_UseALPN copies the list with strncpy and measures names with strlen, "
       "so a NUL byte would cut the name; the driver refuses it rather than offer a different name",
+      false },
+    { "verify_time.valid_chain_outside_time", "wolfssl", POLYTLS_ALERT_BAD_CERTIFICATE,
+      "with a verification time, a chain valid now but not at that time is refused (BAD_TLS_DATA, "
+      "the core's message) but the peer receives bad_certificate(42), not certificate_expired(45)",
+      "wolfSSL 5.5.4 judges dates only against the clock; the core refuses such a chain from the "
+      "verify callback, and a refusal without a library error becomes VERIFY_CERT_ERROR, which "
+      "DoCertFatalAlert (internal.c) always answers with bad_certificate; there is no public call to "
+      "send another alert. A chain wolfSSL itself finds out of date still gets 45",
+      false },
+    { "verify_time.server_checks_client_certificates", "wolfssl", POLYTLS_ALERT_BAD_CERTIFICATE,
+      "as verify_time.valid_chain_outside_time, for a client certificate judged by a server",
+      "wolfSSL 5.5.4: a verify-callback refusal without a library error is answered with "
+      "bad_certificate (internal.c DoVerifyCallback / DoCertFatalAlert)",
       false },
     { "verify.unknown_ca", "wolfssl", POLYTLS_ALERT_BAD_CERTIFICATE,
       "a self-signed server certificate from an unknown CA is answered with bad_certificate(42)",
@@ -111,6 +133,31 @@ static const cf_deviation_row rows[] = {
       "TLS 1.2 handshake error came with wolfSSL PR #6169, after 5.5.4; backend-notes.md 2.1) and "
       "has no public call to send one",
       false },
+    { "resumption.offered_on_the_wire/psk_modes", "wolfssl", 2,
+      "a TLS 1.3 client offering a session lists two PSK key exchange modes, psk_ke and psk_dhe_ke, "
+      "instead of psk_dhe_ke alone; the driver fails the handshake if a server picks psk_ke (a "
+      "ServerHello with pre_shared_key but no key_share), and a wolfSSL server refuses the ticket "
+      "of a client offering psk_ke only (full handshake)",
+      "wolfSSL 5.5.4 always adds psk_ke to psk_key_exchange_modes (tls.c TLSX_PopulateExtensions: "
+      "modes = 1 << PSK_KE, then | 1 << PSK_DHE_KE unless noPskDheKe); wolfSSL_only_dhe_psk came "
+      "after 5.5.4, and the ClientHello cannot be rewritten (the PSK binder and the transcript "
+      "cover it)",
+      false },
+    { "resumption.resume_tls12/new_ticket", "wolfssl", 0,
+      "a resumed TLS 1.2 handshake issues no new ticket: the client hands out a session with the "
+      "ticket it resumed with (which still resumes until its lifetime ends)",
+      "wolfSSL 5.5.4 servers send a NewSessionTicket in a resumed TLS 1.2 handshake only through "
+      "WOLFSSL_TICKET_RET_CREATE, which (measured) sends none and stops echoing the client's "
+      "session id (internal.c/tls.c TLSX_SessionTicket_Parse)",
+      false },
+    { "resumption.rotate/tls12_new_ticket", "wolfssl", POLYTLS_ERR_WRONG_STATE,
+      "after a TLS 1.2 server declined a ticket (rotated key) the full handshake issues no new "
+      "ticket, so that connection has no session to hand out (WRONG_STATE); the next connection "
+      "without a session gets one",
+      "wolfSSL 5.5.4 issues a TLS 1.2 ticket only for an empty session_ticket extension; a ticket "
+      "refused with WOLFSSL_TICKET_RET_REJECT sets rejectTicket and nothing creates a new one "
+      "(tls.c TLSX_SessionTicket_Parse)",
+      false },
     { NULL, NULL, 0, NULL, NULL, false }
 };
 
@@ -123,10 +170,26 @@ const cf_deviation_row *cf_deviation(const char *test_id)
     for (size_t i = 0; rows[i].test_id; i++) {
         if (strcmp(rows[i].test_id, test_id) == 0 && strcmp(rows[i].backend, backend) == 0) {
             used[i] = true;
+            cf_report_deviation(rows[i].test_id);
             return &rows[i];
         }
     }
     return NULL;
+}
+
+void cf_deviations_dump(FILE *f)
+{
+    for (size_t i = 0; rows[i].test_id; i++) {
+        fputs("{\"type\":\"deviation\",\"id\":", f);
+        cf_json_string(f, rows[i].test_id);
+        fputs(",\"backend\":", f);
+        cf_json_string(f, rows[i].backend);
+        fprintf(f, ",\"value\":%ld,\"observed\":", rows[i].value);
+        cf_json_string(f, rows[i].observed);
+        fputs(",\"reason\":", f);
+        cf_json_string(f, rows[i].reason);
+        fprintf(f, ",\"normalisable\":%s}\n", rows[i].normalisable ? "true" : "false");
+    }
 }
 
 size_t cf_deviations_unused(void)

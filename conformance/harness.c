@@ -11,7 +11,11 @@ const char *cf_current_test = "";
 
 int cf_test_setup(void **state)
 {
-    cf_current_test = (const char *)*state;
+    const cf_test_info *t = *state;
+    if (!t) /* not declared with CF_TEST: nothing to record */
+        return 0;
+    cf_current_test = t->id;
+    cf_report_begin(t->id);
     return 0;
 }
 

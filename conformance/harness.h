@@ -14,6 +14,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <setjmp.h>
 #include <cmocka.h>
 
@@ -26,15 +27,33 @@
 extern const polytls_backend *cf_backend;
 extern uint32_t cf_caps;
 
-static inline bool cf_has_cap(uint32_t bit) { return (cf_caps & bit) != 0; }
+/* A test asks through cf_has_cap; an absent bit is recorded for the report
+   ("unsupported: that bit"). */
+void cf_report_cap_absent(uint32_t bit);
+static inline bool cf_has_cap(uint32_t bit)
+{
+    if ((cf_caps & bit) != 0)
+        return true;
+    cf_report_cap_absent(bit);
+    return false;
+}
 
 /* The id of the running test ("group.name"), set by cf_test_setup. */
 extern const char *cf_current_test;
 int cf_test_setup(void **state);
 
-/* Declares one test with its stable id; the id travels as cmocka's
-   initial_state and is what cmocka prints. */
-#define CF_TEST(fn, id) { id, fn, cf_test_setup, NULL, (void *)(id) }
+/* One test: its stable id and its function. */
+typedef struct cf_test_info {
+    const char *id;
+    void (*fn)(void **state);
+} cf_test_info;
+/* Runs the test's function through cf_test_info (report.c): returning from
+   it is what tells the report that the test passed. */
+void cf_test_run(void **state);
+
+/* Declares one test with its stable id; the id is what cmocka prints, and a
+   cf_test_info (a file-scope compound literal) travels as its initial_state. */
+#define CF_TEST(fn, id) { id, cf_test_run, cf_test_setup, NULL, (void *)&(cf_test_info){ (id), (fn) } }
 
 /* Each test file exports its list. */
 typedef struct cf_group {
@@ -82,6 +101,39 @@ size_t cf_deviations_unused(void);
 #define cf_check_value(id, standard, actual) \
     cf_check_value_at((id), (long)(standard), (long)(actual), __FILE__, __LINE__)
 void cf_check_value_at(const char *id, long standard, long actual, const char *file, int line);
+/* Writes every row of the table, one JSON object a line (--list-deviations). */
+void cf_deviations_dump(FILE *f);
+
+/* ------------------------------------------------------------------------ */
+/* The machine-readable report (report.c; --report FILE)                     */
+/* ------------------------------------------------------------------------ */
+
+/* Per test the harness records whether its function returned (pass), called
+   skip(), or neither (failed), which deviation rows answered for it and which
+   capability bits it found absent. With a report open, each finished test is
+   written as one JSON line; without one nothing is written. */
+
+/* Opens FILE for writing (false, with a message on stderr, on failure). */
+bool cf_report_open(const char *path);
+/* The JSON members that say where a test ran, e.g. "backend":"openssl";
+   the pending test is written first. `fields` must stay valid. */
+void cf_report_set_context(const char *fields);
+/* Writes one JSON line of a backend: its name, versions and capability bits. */
+void cf_report_backend(const polytls_backend *b);
+/* Writes the pending test and closes the file; returns false on a write error. */
+bool cf_report_close(void);
+/* A deviation row answered for the running test (deviations.c). */
+void cf_report_deviation(const char *row_id);
+/* The running test skipped itself. */
+void cf_report_skipped(void);
+/* A test starts (cf_test_setup): the pending one is written first. */
+void cf_report_begin(const char *id);
+/* Writes `s` as a JSON string (quoted, escaped). */
+void cf_json_string(FILE *f, const char *s);
+
+/* skip() is recorded before cmocka's own skip. */
+#undef skip
+#define skip() do { cf_report_skipped(); _skip(__FILE__, __LINE__); } while (0)
 
 /* ------------------------------------------------------------------------ */
 /* Test PKI                                                                  */

@@ -3,7 +3,10 @@
  * this polytls, in one process (which also proves that OpenSSL and wolfSSL,
  * which export a few identically named symbols, work side by side).
  *
- *   interop [--client NAME] [--server NAME]
+ *   interop [--client NAME] [--server NAME] [--report FILE]
+ *
+ * --report writes one JSON line per test and backend pair (report.c), read
+ * by tools/conformance-report.py for docs/conformance.md.
  *
  * For each pair: TLS 1.3 and TLS 1.2 with ECDSA and RSA server chains (version,
  * cipher suite agreed by both sides, verify chain, data both ways in many
@@ -316,6 +319,68 @@ static void exporter(void **state)
     }
 }
 
+/* Resumption across libraries: a session a client backend got from another
+   backend's server resumes there (tickets are standard; the session object
+   belongs to the client's backend). */
+static void resumption_once(uint16_t version)
+{
+    cf_certs chain = cf_load_chain("server-ec");
+    polytls_server_certificates *sc = NULL;
+    cf_assert_status(polytls_server_chain_new(chain.v, chain.n, &sc), POLYTLS_OK);
+    cf_certs_free(&chain);
+    polytls_server *s = NULL;
+    cf_assert_status(polytls_server_new(server_backend, sc, NULL, 0, &s), POLYTLS_OK);
+    polytls_server_certificates_unref(sc);
+    cf_assert_status(polytls_server_set_versions(s, version, version), POLYTLS_OK);
+    cf_assert_status(polytls_server_set_resumption(s, true, 0), POLYTLS_OK);
+    polytls_trust_store *ts = cf_load_trust("root.pem");
+    polytls_client *c = NULL;
+    cf_assert_status(polytls_client_new(client_backend, "server.test", ts, NULL, &c), POLYTLS_OK);
+    polytls_trust_store_unref(ts);
+    cf_assert_status(polytls_client_set_versions(c, version, version), POLYTLS_OK);
+    cf_assert_status(polytls_client_set_resumption(c, true), POLYTLS_OK);
+
+    polytls_session *session = NULL;
+    for (int round = 0; round < 2; round++) {
+        cf_pair p;
+        cf_pair_init(&p);
+        cf_assert_status(cf_start_server(&p, s), POLYTLS_OK);
+        if (session)
+            cf_assert_status(polytls_client_start_with_session(c, session, &cf_callbacks, CF_C(&p),
+                                                               &CF_C(&p)->conn),
+                             POLYTLS_OK);
+        else
+            cf_assert_status(cf_start_client(&p, c), POLYTLS_OK);
+        cf_handshake(&p);
+        assert_agreed(&p, version);
+        assert_int_equal(polytls_conn_resumed(CF_C(&p)->conn), round == 1);
+        assert_int_equal(polytls_conn_resumed(CF_S(&p)->conn), round == 1);
+        assert_int_equal(CF_C(&p)->verify_calls, 1);   /* once per negotiation, resumed or not */
+        cf_send_and_check(&p, CF_SERVER, "ticket and data", 15);   /* TLS 1.3: the ticket comes with it */
+        cf_send_and_check(&p, CF_CLIENT, "more", 4);
+        if (round == 0) {
+            cf_assert_conn_status(polytls_conn_get_session(CF_C(&p)->conn, &session), POLYTLS_OK, CF_C(&p)->conn);
+            assert_non_null(session);
+        }
+        p.client = NULL;   /* the endpoints are ours */
+        p.server = NULL;
+        cf_pair_free(&p);
+    }
+    polytls_session_free(session);
+    polytls_client_free(c);
+    polytls_server_free(s);
+}
+
+static void resumption(void **state)
+{
+    (void)state;
+    if (!(polytls_backend_capabilities(client_backend) & POLYTLS_CAP_RESUMPTION) ||
+        !(polytls_backend_capabilities(server_backend) & POLYTLS_CAP_RESUMPTION))
+        skip();
+    resumption_once(0x0304);
+    resumption_once(0x0303);
+}
+
 static const struct CMUnitTest tests[] = {
     CF_TEST(tls13_ecdsa, "interop.tls13_ecdsa"),
     CF_TEST(tls12_ecdsa, "interop.tls12_ecdsa"),
@@ -327,6 +392,7 @@ static const struct CMUnitTest tests[] = {
     CF_TEST(ip_literal, "interop.ip_literal"),
     CF_TEST(exporter, "interop.exporter"),
     CF_TEST(alpn, "interop.alpn"),
+    CF_TEST(resumption, "interop.resumption"),
 };
 
 static int get(const char *name, const polytls_backend **out)
@@ -342,17 +408,22 @@ static int get(const char *name, const polytls_backend **out)
 
 int main(int argc, char **argv)
 {
-    const char *only_client = NULL, *only_server = NULL;
+    const char *only_client = NULL, *only_server = NULL, *report_path = NULL;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--client") == 0 && i + 1 < argc)
             only_client = argv[++i];
         else if (strcmp(argv[i], "--server") == 0 && i + 1 < argc)
             only_server = argv[++i];
+        else if (strcmp(argv[i], "--report") == 0 && i + 1 < argc)
+            report_path = argv[++i];
         else {
-            fprintf(stderr, "usage: %s [--client NAME] [--server NAME]\n", argv[0]);
+            fprintf(stderr, "usage: %s [--client NAME] [--server NAME] [--report FILE]\n", argv[0]);
             return 2;
         }
     }
+    if (report_path && !cf_report_open(report_path))
+        return 1;
+    static char report_context[160];
     const char *const *names = polytls_backend_names();
     int failures = 0, pairs = 0;
     for (size_t i = 0; names[i]; i++) {
@@ -367,10 +438,16 @@ int main(int argc, char **argv)
             cf_caps = polytls_backend_capabilities(client_backend);
             char group[64];
             snprintf(group, sizeof group, "interop %s client -> %s server", names[i], names[j]);
+            cf_report_set_context(NULL); /* the previous pair's last test keeps its context */
+            snprintf(report_context, sizeof report_context, "\"client\":\"%s\",\"server\":\"%s\"",
+                     names[i], names[j]);
+            cf_report_set_context(report_context);
             failures += _cmocka_run_group_tests(group, tests, sizeof tests / sizeof tests[0], NULL, NULL);
             pairs++;
         }
     }
+    if (!cf_report_close())
+        failures++;
     printf("interop: %d backend pairs, %d failed tests\n", pairs, failures);
     return pairs > 0 && failures == 0 ? 0 : 1;
 }

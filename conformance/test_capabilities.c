@@ -13,6 +13,7 @@ static const uint32_t all_bits[] = {
     POLYTLS_CAP_ALERT_IN_VERIFY,   POLYTLS_CAP_CUSTOM_DH,         POLYTLS_CAP_TLS13_CA_NAMES,
     POLYTLS_CAP_LOW_MEMORY, /* tested both ways in test_low_memory.c */
     POLYTLS_CAP_KEYLOG, POLYTLS_CAP_EXPORTER, /* tested both ways in test_keylog.c */
+    POLYTLS_CAP_RESUMPTION, /* tested both ways in test_resumption.c */
 };
 
 /* The backend facts are stable and named. */

@@ -215,6 +215,7 @@ const char *polytls_capability_name(uint32_t bit)
     case POLYTLS_CAP_LOW_MEMORY: return "POLYTLS_CAP_LOW_MEMORY";
     case POLYTLS_CAP_KEYLOG: return "POLYTLS_CAP_KEYLOG";
     case POLYTLS_CAP_EXPORTER: return "POLYTLS_CAP_EXPORTER";
+    case POLYTLS_CAP_RESUMPTION: return "POLYTLS_CAP_RESUMPTION";
     default: return NULL;
     }
 }

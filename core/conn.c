@@ -82,6 +82,7 @@ polytls_status ptls_conn_fail(polytls_conn *c, polytls_status s, bool immediate,
     ptls_conn_set_error_v(c, fmt, ap);
     va_end(ap);
     c->invalidated = true;
+    ptls_resumption_on_failure(c);
     close_wire(c, immediate);
     return s;
 }
@@ -142,6 +143,11 @@ static polytls_status on_handshake_done(polytls_conn *c)
     memset(&c->facts, 0, sizeof c->facts);
     if (c->drv->get_facts(c->dconn, &c->facts) == POLYTLS_OK)
         c->have_facts = true;
+    if (!c->is_server && c->have_facts && c->facts.resumed) {
+        polytls_status s = ptls_resumption_verify(c);
+        if (s != POLYTLS_OK)
+            return s;
+    }
     flush(c);
     if (c->cb.handshake_done && c->cb.size >= offsetof(polytls_conn_callbacks, handshake_done) +
                                                  sizeof c->cb.handshake_done)
@@ -608,6 +614,19 @@ polytls_status polytls_conn_send_alert(polytls_conn *c, polytls_alert code, poly
         ptls_conn_set_error(c, "backend %s cannot send alerts", c->drv->name);
         return POLYTLS_ERR_UNSUPPORTED;
     }
+    if (c->in_resumed_verify && fatal) {
+        /* A resumed handshake is complete before the verify callback runs:
+           the alert can only go out as a post-handshake one. */
+        if (!ptls_backend_has(c->ep->backend, POLYTLS_CAP_ALERT_ANYTIME)) {
+            ptls_conn_set_error(c, "backend %s cannot send an alert after a resumed handshake "
+                                   "(no POLYTLS_CAP_ALERT_ANYTIME): the connection will be closed without one",
+                                c->drv->name);
+            return POLYTLS_ERR_UNSUPPORTED;
+        }
+        c->verify_alert_chosen = true;
+        c->verify_alert = code;
+        return POLYTLS_OK;
+    }
     if (c->in_verify && fatal) {
         /* Sent as the failure of this verification, by the library. */
         s = c->drv->send_alert(c->dconn, code, resolved, true);
@@ -699,6 +718,15 @@ polytls_status ptls_conn_start(polytls_conn *c)
                                   .sni = ep->host_is_ip ? NULL : ep->hostname,
                                   .verify_name = ep->hostname,
                                   .verify_is_ip = ep->host_is_ip};
+    if (c->session_in) {
+        cc.session = (polytls_drv_blob){c->session_in->blob, c->session_in->blob_len};
+        if (c->drv->size >= offsetof(polytls_driver, session_parsed_free) + sizeof c->drv->session_parsed_free &&
+            c->drv->session_parse && c->drv->session_parsed_free) {
+            polytls_status ps = ptls_session_parsed(c->session_in, c->drv, &cc.session_parsed);
+            if (ps != POLYTLS_OK)
+                return ps;
+        }
+    }
     polytls_status s = c->drv->conn_init(ep->drv_ctx, c, &cc, &c->dconn);
     if (s != POLYTLS_OK) {
         c->dconn = NULL;
@@ -730,6 +758,7 @@ static void destroy(polytls_conn *c)
         ptls_reply_detach(c->reply);
     ptls_chain_answer_clear(&c->answer);
     ptls_cert_request_free(&c->ca_scan);
+    ptls_resumption_conn_free(c);
     if (c->peer_chain)
         polytls_certificates_free(c->peer_chain, c->n_peer_chain);
     free(c->server_name);

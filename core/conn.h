@@ -14,6 +14,8 @@
 #include "buffer.h"
 #include "cert_request.h"
 #include "driver.h"
+#include "session.h"
+#include "ticket_keys.h"
 
 /* Clients and servers share one shape: the validated configuration and the
    driver context built from it at the first start. */
@@ -36,6 +38,8 @@ typedef struct ptls_endpoint {
     size_t n_suites;
     uint16_t *groups;              /* IANA group numbers, preference order; n_groups 0 = default */
     size_t n_groups;
+    bool has_verify_time;          /* judge validity periods at verify_time (seconds since 1970 UTC) */
+    int64_t verify_time;
 
     /* client */
     char *hostname;                /* normalised */
@@ -52,6 +56,10 @@ typedef struct ptls_endpoint {
     /* both: key log (POLYTLS_CAP_KEYLOG); NULL = off */
     polytls_keylog_fn keylog;
     void *keylog_user;
+
+    /* both: session resumption (POLYTLS_CAP_RESUMPTION); server: its ticket keys */
+    bool resumption;
+    ptls_ticket_keys tickets;
 } ptls_endpoint;
 
 struct polytls_client {
@@ -164,7 +172,30 @@ struct polytls_conn {
     const uint8_t *borrowed;
     size_t borrowed_len;
     bool handshake_buffers_released; /* the wire buffers sized by handshake flights were given back */
+
+    /* resumption (core/resumption.c) */
+    polytls_session *session_in;   /* client: the session offered (referenced) */
+    ptls_lineage *lineage;         /* client: invalidated with the connection */
+    bool ticket_issued;            /* server: ticket_name was handed to the library */
+    uint8_t ticket_name[PTLS_TICKET_NAME_LEN];
+    bool ticket_used;              /* server: the ClientHello's ticket was accepted */
+    uint8_t ticket_used_name[PTLS_TICKET_NAME_LEN];
+    bool in_resumed_verify;        /* the verify callback runs for a resumed handshake */
 };
+
+/* resumption.c */
+/* The connection failed: its resumption data must never be used again. */
+void ptls_resumption_on_failure(polytls_conn *c);
+/* Client, resumed handshake: the checks and the verify callback the backend
+   skipped, on the session's chain. OK, or the failure already applied. */
+polytls_status ptls_resumption_verify(polytls_conn *c);
+bool ptls_svc_ticket_key(polytls_conn *c, bool encrypt, uint8_t name[16], uint8_t *key, size_t key_len);
+/* Frees what a connection holds for resumption. */
+void ptls_resumption_conn_free(polytls_conn *c);
+/* services.c: the same pin check as a full handshake. */
+bool ptls_chain_matches_pins(const ptls_endpoint *ep, polytls_certificate *const *certs, size_t n);
+/* services.c: every certificate valid at t; false with verify_error set. */
+bool ptls_chain_valid_at(polytls_conn *c, polytls_certificate *const *certs, size_t n, int64_t t);
 
 /* conn.c */
 /* Runs the state machine as far as it goes: pre-parse, driver, flush. Used

@@ -106,6 +106,26 @@ typedef struct polytls_drv_config {
     size_t n_suites;
     const uint16_t *groups;
     size_t n_groups;
+    /* Both sides: judge certificate validity periods as of verify_time
+       (seconds since 1970 UTC) instead of now, when has_verify_time. A
+       library that can take the time applies it; one that cannot turns its
+       own validity-period checks off while has_verify_time is set: the core
+       checks every certificate of the chain handed to svc->verify at
+       verify_time anyway (and answers certificate_expired). Read them only
+       when size covers them. */
+    bool has_verify_time;
+    int64_t verify_time;
+    /* Resumption (only set for a backend with POLYTLS_CAP_RESUMPTION; read
+       only when size covers it). Client: offer session tickets (TLS 1.3 and
+       RFC 5077), keep what the server sends for session_export; no client
+       session cache of the library's own. Server: issue exactly one ticket
+       per full or resumed handshake (TLS 1.3: NewSessionTicket after the
+       handshake; TLS 1.2: RFC 5077), lifetime ticket_lifetime seconds, keys
+       only from svc->ticket_key, no server-side session cache (a TLS 1.2
+       session id alone never resumes), no early data. When false: no
+       tickets issued, none offered, no session cache on either side. */
+    bool resumption;
+    uint32_t ticket_lifetime;
 } polytls_drv_config;
 
 typedef struct polytls_drv_conn_config {
@@ -121,6 +141,16 @@ typedef struct polytls_drv_conn_config {
        svc->client_cert_request). Server: the chain chosen for this
        connection (always set). */
     const polytls_drv_chain *chain;
+    /* Client (read only when size covers it): a session to offer — bytes
+       this driver's session_export wrote, possibly in another process — or
+       {NULL,0}. conn_init returns BAD_ENCODING (set_error) when the library
+       cannot read them. */
+    polytls_drv_blob session;
+    /* Client: what session_parse made of those bytes, when the driver has
+       that op (read only when size covers it); then the bytes need not be
+       read again. Shared with other connections, on other threads too:
+       take a reference or copy, never modify it. */
+    void *session_parsed;
 } polytls_drv_conn_config;
 
 /* ------------------------------------------------------------------------ */
@@ -205,6 +235,24 @@ typedef struct polytls_core_services {
        chains are the same chain exactly when these bytes are equal — never
        compare pointers, which memory may reuse. NULL on out-of-memory. */
     uint8_t *(*chain_identity)(const polytls_drv_chain *chain, size_t *len);
+
+    /* Server session tickets (check size covers it). The core owns every
+       ticket key, so it can refuse one ticket (after a fatal alert) or all
+       of them (polytls_server_rotate_ticket_key).
+       Issuing a ticket: ticket_key(c, true, name, key, key_len) writes the
+       16-byte key name to put in the ticket and the key (the same name for
+       every ticket of one connection); false (no randomness for a key):
+       issue no ticket.
+       Reading one: ticket_key(c, false, name, key, key_len) with the name
+       found in the ticket: true with the key, or false when the ticket must
+       not resume (unknown, rotated away or revoked) — the library then
+       makes a full handshake, as for a ticket it cannot decrypt.
+       key_len is 1..64: the driver splits the bytes as its library needs
+       (e.g. 32 for AES-256 + 32 for HMAC). A driver whose library takes one
+       key per connection (POLYTLS_DRV_ONE_TICKET_KEY) calls
+       ticket_key(c, true, ...) at conn_init and hands that key over. */
+    bool (*ticket_key)(polytls_core_conn *c, bool encrypt, uint8_t name[16], uint8_t *key,
+                       size_t key_len);
 } polytls_core_services;
 
 /* ------------------------------------------------------------------------ */
@@ -238,13 +286,19 @@ typedef struct polytls_drv_facts {
     size_t session_id_len;
     uint8_t alpn[255];
     size_t alpn_len;
+    bool resumed;                  /* the handshake resumed a session */
 } polytls_drv_facts;
 
 /* Filled by init() from the library actually loaded. */
 typedef struct polytls_drv_info {
     char version[96];              /* the library's run-time version text */
     uint32_t capabilities;         /* polytls_capability bits */
+    uint32_t flags;                /* POLYTLS_DRV_* below (the core zeroes it) */
 } polytls_drv_info;
+
+/* The library takes one ticket key per connection and picks no key name:
+   the core cannot refuse one ticket, so revoking one rotates the key. */
+#define POLYTLS_DRV_ONE_TICKET_KEY 1u
 
 typedef struct polytls_driver {
     uint32_t abi_version;   /* POLYTLS_DRIVER_ABI_VERSION */
@@ -306,6 +360,23 @@ typedef struct polytls_driver {
     polytls_status (*export_keying_material)(void *conn, const uint8_t *label, size_t label_len,
                                              const uint8_t *context, size_t context_len, uint8_t *out,
                                              size_t out_len);
+
+    /* Optional with POLYTLS_CAP_RESUMPTION (size covers it). Client: the
+       library's newest resumable session (TLS 1.3: the last ticket read;
+       TLS 1.2: the session of the handshake, when the server gave a ticket
+       or a session id), serialised by the library into a malloc'd *blob of
+       *len bytes that the core free()s; conn_init takes it back through
+       drv_conn_config.session. WRONG_STATE (set_error) when there is none
+       yet; NO_MEMORY; INTERNAL. */
+    polytls_status (*session_export)(void *conn, uint8_t **blob, size_t *len);
+    /* Optional, with session_export (size covers them): read session bytes
+       once into the library's own form, which the core keeps with the
+       polytls_session and hands to every conn_init that offers it (a
+       session offered by many connections is then parsed once). OK,
+       BAD_ENCODING (err/errlen say why), NO_MEMORY. The handle must be
+       usable by several connections at once, read-only. */
+    polytls_status (*session_parse)(const uint8_t *blob, size_t len, void **parsed, char *err, size_t errlen);
+    void (*session_parsed_free)(void *parsed);
 } polytls_driver;
 
 /* The type of a module's entry point (POLYTLS_DRIVER_ENTRY_SYMBOL), and the

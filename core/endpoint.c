@@ -13,6 +13,7 @@
 #include "server_certificates.h"
 #include "status.h"
 #include "trust_store.h"
+#include "session.h"
 
 polytls_status ptls_conn_new(ptls_endpoint *ep, const polytls_conn_callbacks *cb, void *user,
                              polytls_conn **out);
@@ -40,6 +41,7 @@ void ptls_endpoint_unref(ptls_endpoint *ep)
     free(ep->alpn);
     free(ep->suites);
     free(ep->groups);
+    ptls_ticket_keys_fini(&ep->tickets);
     pthread_mutex_destroy(&ep->lock);
     free(ep);
 }
@@ -68,6 +70,7 @@ static ptls_endpoint *endpoint_alloc(size_t size, const polytls_backend *b, bool
     ep->min_version = 0x0303;
     ep->max_version = 0x0304;
     pthread_mutex_init(&ep->lock, NULL);
+    ptls_ticket_keys_init(&ep->tickets);
     return ep;
 }
 
@@ -107,9 +110,20 @@ polytls_status ptls_endpoint_ensure_ctx(ptls_endpoint *ep, char *err, size_t err
                 .n_groups = ep->n_groups,
                 .keylog = ep->keylog,
                 .keylog_user = ep->keylog_user,
+                .has_verify_time = ep->has_verify_time,
+                .verify_time = ep->verify_time,
             };
+            cfg.resumption = ep->resumption;
+            cfg.ticket_lifetime = ep->tickets.lifetime;
             err[0] = '\0';
             s = narrow_versions_to_suites(ep, &cfg, err, errlen);
+            if (s == POLYTLS_OK && ep->is_server && ep->resumption && ep->client_auth != POLYTLS_CLIENT_AUTH_NONE) {
+                /* A resumed client presents no certificate: the verify
+                   callback would have nothing to judge. */
+                s = POLYTLS_ERR_INVALID_ARGUMENT;
+                snprintf(err, errlen, "a server that asks for client certificates cannot resume sessions "
+                                      "(polytls_server_set_resumption and polytls_server_set_client_auth)");
+            }
             if (s == POLYTLS_OK)
                 s = ep->backend->drv->ctx_init(&cfg, &ep->drv_ctx, err, errlen);
             free(blobs);
@@ -123,8 +137,8 @@ polytls_status ptls_endpoint_ensure_ctx(ptls_endpoint *ep, char *err, size_t err
     return s;
 }
 
-static polytls_status start(ptls_endpoint *ep, const polytls_conn_callbacks *cb, void *user,
-                            polytls_conn **out)
+static polytls_status start(ptls_endpoint *ep, polytls_session *session, const polytls_conn_callbacks *cb,
+                            void *user, polytls_conn **out)
 {
     if (!out)
         return ptls_fail(POLYTLS_ERR_INVALID_ARGUMENT, "start: out is NULL");
@@ -136,6 +150,12 @@ static polytls_status start(ptls_endpoint *ep, const polytls_conn_callbacks *cb,
     s = ptls_conn_new(ep, cb, user, &c);
     if (s != POLYTLS_OK)
         return s;
+    if (session) {
+        /* The connection shares the session's fate: if it fails, the
+           session (and all taken from it) is never offered again. */
+        c->session_in = ptls_session_ref(session);
+        c->lineage = ptls_lineage_ref(session->lineage);
+    }
     s = ptls_conn_start(c);
     if (s != POLYTLS_OK) {
         polytls_conn_free(c);
@@ -289,7 +309,7 @@ polytls_status polytls_client_start(polytls_client *client, const polytls_conn_c
 {
     if (!client)
         return ptls_fail(POLYTLS_ERR_INVALID_ARGUMENT, "client is NULL");
-    return start(&client->ep, callbacks, user, out);
+    return start(&client->ep, NULL, callbacks, user, out);
 }
 
 /* ---------------------------------------------------------------- server -- */
@@ -394,7 +414,7 @@ polytls_status polytls_server_start(polytls_server *server, const polytls_conn_c
 {
     if (!server)
         return ptls_fail(POLYTLS_ERR_INVALID_ARGUMENT, "server is NULL");
-    return start(&server->ep, callbacks, user, out);
+    return start(&server->ep, NULL, callbacks, user, out);
 }
 
 /* ------------------------------------------------------------------ pins -- */
@@ -430,6 +450,40 @@ polytls_status polytls_server_set_pins(polytls_server *s, const uint8_t (*pins)[
     if (!s)
         return ptls_fail(POLYTLS_ERR_INVALID_ARGUMENT, "server is NULL");
     return set_pins(&s->ep, pins, n);
+}
+
+/* ----------------------------------------------------------- verify time -- */
+
+/* The last second of 9999-12-31, the latest instant both UTCTime and
+   GeneralizedTime (RFC 5280 4.1.2.5) can name. */
+#define PTLS_MAX_VERIFY_TIME INT64_C(253402300799)
+
+static polytls_status set_verify_time(ptls_endpoint *ep, int64_t unix_time)
+{
+    if (unix_time < 0 || unix_time > PTLS_MAX_VERIFY_TIME)
+        return ptls_fail(POLYTLS_ERR_INVALID_ARGUMENT,
+                         "set_verify_time: %lld is outside 0..253402300799 (1970 to the end of 9999)",
+                         (long long)unix_time);
+    if (!lock_for_options(ep))
+        return POLYTLS_ERR_WRONG_STATE;
+    ep->has_verify_time = true;
+    ep->verify_time = unix_time;
+    pthread_mutex_unlock(&ep->lock);
+    return POLYTLS_OK;
+}
+
+polytls_status polytls_client_set_verify_time(polytls_client *c, int64_t unix_time)
+{
+    if (!c)
+        return ptls_fail(POLYTLS_ERR_INVALID_ARGUMENT, "client is NULL");
+    return set_verify_time(&c->ep, unix_time);
+}
+
+polytls_status polytls_server_set_verify_time(polytls_server *s, int64_t unix_time)
+{
+    if (!s)
+        return ptls_fail(POLYTLS_ERR_INVALID_ARGUMENT, "server is NULL");
+    return set_verify_time(&s->ep, unix_time);
 }
 
 /* ---------------------------------------------------------------- keylog -- */
@@ -630,4 +684,59 @@ polytls_status polytls_server_set_groups(polytls_server *s, const char *const *n
     if (!s)
         return ptls_fail(POLYTLS_ERR_INVALID_ARGUMENT, "server is NULL");
     return set_groups(&s->ep, names, n);
+}
+
+/* ------------------------------------------------------------ resumption -- */
+
+polytls_status ptls_resumption_check_offer(const ptls_endpoint *ep, const polytls_session *s);
+
+static polytls_status set_resumption(ptls_endpoint *ep, bool on, uint32_t lifetime)
+{
+    if (on && !ptls_backend_has(ep->backend, POLYTLS_CAP_RESUMPTION))
+        return ptls_fail(POLYTLS_ERR_UNSUPPORTED, "backend %s cannot resume sessions (no POLYTLS_CAP_RESUMPTION)",
+                         ep->backend->drv->name);
+    if (!lock_for_options(ep))
+        return POLYTLS_ERR_WRONG_STATE;
+    ep->resumption = on;
+    ep->tickets.lifetime = lifetime;
+    pthread_mutex_unlock(&ep->lock);
+    return POLYTLS_OK;
+}
+
+polytls_status polytls_client_set_resumption(polytls_client *c, bool on)
+{
+    if (!c)
+        return ptls_fail(POLYTLS_ERR_INVALID_ARGUMENT, "client is NULL");
+    return set_resumption(&c->ep, on, 7200);
+}
+
+polytls_status polytls_server_set_resumption(polytls_server *s, bool on, uint32_t ticket_lifetime)
+{
+    if (!s)
+        return ptls_fail(POLYTLS_ERR_INVALID_ARGUMENT, "server is NULL");
+    if (ticket_lifetime > 604800)   /* RFC 8446 4.6.1: at most seven days */
+        return ptls_fail(POLYTLS_ERR_INVALID_ARGUMENT, "ticket lifetime %u s exceeds 604800 s (seven days)",
+                         (unsigned)ticket_lifetime);
+    return set_resumption(&s->ep, on, ticket_lifetime ? ticket_lifetime : 7200);
+}
+
+polytls_status polytls_server_rotate_ticket_key(polytls_server *s)
+{
+    if (!s)
+        return ptls_fail(POLYTLS_ERR_INVALID_ARGUMENT, "server is NULL");
+    if (!s->ep.resumption)
+        return ptls_fail(POLYTLS_ERR_WRONG_STATE, "rotate_ticket_key: resumption is off for this server");
+    return ptls_ticket_keys_rotate(&s->ep.tickets);
+}
+
+polytls_status polytls_client_start_with_session(polytls_client *client, polytls_session *session,
+                                                 const polytls_conn_callbacks *callbacks, void *user,
+                                                 polytls_conn **out)
+{
+    if (!client || !session)
+        return ptls_fail(POLYTLS_ERR_INVALID_ARGUMENT, "start_with_session: client and session are required");
+    polytls_status s = ptls_resumption_check_offer(&client->ep, session);
+    if (s != POLYTLS_OK)
+        return s;
+    return start(&client->ep, session, callbacks, user, out);
 }

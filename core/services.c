@@ -153,6 +153,45 @@ static bool chain_matches_a_pin(const ptls_endpoint *ep, polytls_certificate *co
     return false;
 }
 
+/* The verification time option: libraries differ (wolfSSL and GnuTLS take
+   no per-session time, OpenSSL does), so the core judges every validity
+   period of the chain itself at the chosen instant, and the answer is the
+   same on every backend. False with verify_error set when one fails. */
+/* Long subjects and dates may not fit: the message is cut, never refused. */
+static void set_verify_error(polytls_core_conn *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void set_verify_error(polytls_core_conn *c, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(c->verify_error, sizeof c->verify_error, fmt, ap);
+    va_end(ap);
+}
+
+static bool chain_valid_at(polytls_core_conn *c, polytls_certificate *const *chain, size_t n, int64_t t)
+{
+    for (size_t i = 0; i < n; i++) {
+        int64_t not_before = 0, not_after = 0;
+        char subject[96], at[32], from[32], to[32];
+        ptls_certificate_subject_text(chain[i], subject, sizeof subject);
+        if (ptls_certificate_validity(chain[i], &not_before, &not_after) != POLYTLS_OK) {
+            set_verify_error(c, "certificate %zu of the peer's chain (%s): unreadable validity period: %s", i,
+                             subject, polytls_last_error_message());
+            return false;
+        }
+        if (t < not_before || t > not_after) {
+            ptls_time_text(t, at, sizeof at);
+            ptls_time_text(not_before, from, sizeof from);
+            ptls_time_text(not_after, to, sizeof to);
+            set_verify_error(c,
+                             "certificate %zu of the peer's chain (%s) is %s at the verification time %s: "
+                             "valid from %s to %s",
+                             i, subject, t < not_before ? "not yet valid" : "expired", at, from, to);
+            return false;
+        }
+    }
+    return true;
+}
+
 static bool svc_verify(polytls_core_conn *c, const polytls_drv_blob *chain, size_t n, polytls_alert *alert)
 {
     if (c->verify_done) {
@@ -180,6 +219,12 @@ static bool svc_verify(polytls_core_conn *c, const polytls_drv_blob *chain, size
     }
     c->peer_chain = certs;
     c->n_peer_chain = n;
+
+    if (c->ep->has_verify_time && !chain_valid_at(c, certs, n, c->ep->verify_time)) {
+        c->verify_alert = *alert = POLYTLS_ALERT_CERTIFICATE_EXPIRED;
+        ptls_conn_set_error(c, "%s", c->verify_error);
+        return false;
+    }
 
     /* The name check, once more and the same on every backend: libraries
        differ (partial wildcards such as "f*.example.com", the subject CN
@@ -352,6 +397,16 @@ static uint8_t *svc_chain_identity(const polytls_drv_chain *chain, size_t *len)
     return b;
 }
 
+bool ptls_chain_matches_pins(const ptls_endpoint *ep, polytls_certificate *const *certs, size_t n)
+{
+    return chain_matches_a_pin(ep, certs, n);
+}
+
+bool ptls_chain_valid_at(polytls_conn *c, polytls_certificate *const *certs, size_t n, int64_t t)
+{
+    return chain_valid_at(c, certs, n, t);
+}
+
 const polytls_core_services ptls_services = {
     .size = sizeof(polytls_core_services),
     .io_recv = svc_io_recv,
@@ -368,4 +423,5 @@ const polytls_core_services ptls_services = {
     .coro_free = ptls_coro_free,
     .keylog = svc_keylog,
     .chain_identity = svc_chain_identity,
+    .ticket_key = ptls_svc_ticket_key,
 };

@@ -32,6 +32,7 @@
 #include <string.h>
 
 #include <gnutls/abstract.h>
+#include <gnutls/crypto.h>
 #include <gnutls/gnutls.h>
 #include <gnutls/x509.h>
 
@@ -86,6 +87,10 @@ typedef struct gtls_ctx {
     /* Key log on (POLYTLS_CAP_KEYLOG): GnuTLS gives the label and the
        secret; the core builds the line (svc->keylog). */
     bool keylog;
+    /* Resumption on (POLYTLS_CAP_RESUMPTION, drv_config.resumption):
+       tickets offered (client) or issued (server), lifetime in seconds. */
+    bool resumption;
+    uint32_t ticket_lifetime;
 } gtls_ctx;
 
 
@@ -763,6 +768,20 @@ static int retrieve_fn(gnutls_session_t s, const struct gnutls_cert_retr_st *inf
 /* init / ctx                                                                 */
 /* ------------------------------------------------------------------------ */
 
+static bool have_ticket_key(void);
+
+/* Tickets both ways (gnutls_session_ticket_enable_server,
+   gnutls_session_get_data2/set_data). GnuTLS takes one ticket key per
+   session and names keys itself: the core must rotate the key to refuse
+   one ticket (POLYTLS_DRV_ONE_TICKET_KEY). */
+static void resumption_capability(polytls_drv_info *info)
+{
+    if (!have_ticket_key())
+        return;
+    info->capabilities |= POLYTLS_CAP_RESUMPTION;
+    info->flags |= POLYTLS_DRV_ONE_TICKET_KEY;
+}
+
 static polytls_status gtls_init(const polytls_core_services *s, polytls_drv_info *info)
 {
     if (!s || !info || s->size < offsetof(polytls_core_services, coro_new)) {
@@ -795,6 +814,7 @@ static polytls_status gtls_init(const polytls_core_services *s, polytls_drv_info
         info->capabilities |= POLYTLS_CAP_KEYLOG; /* gnutls_session_set_keylog_function */
     if (have_coro)
         info->capabilities |= POLYTLS_CAP_ASYNC_CLIENT_CERT;
+    resumption_capability(info);
     return POLYTLS_OK;
 }
 
@@ -982,6 +1002,33 @@ static polytls_status alpn_import(gtls_ctx *x, const polytls_drv_blob *list, cha
     return POLYTLS_OK;
 }
 
+/* ------------------------------------------------------------------------ */
+/* Session resumption: configuration                                          */
+/* ------------------------------------------------------------------------ */
+
+/* What the core asked for (the fields exist only in newer cores). */
+static void resumption_config(gtls_ctx *x, const polytls_drv_config *cfg)
+{
+    if (cfg->size < offsetof(polytls_drv_config, ticket_lifetime) + sizeof cfg->ticket_lifetime)
+        return;
+    x->resumption = cfg->resumption;
+    /* Never 0: GnuTLS divides by it to pick its ticket key time window
+       (lib/stek.c); 7200 is the API's default. */
+    x->ticket_lifetime = cfg->ticket_lifetime ? cfg->ticket_lifetime : 7200;
+}
+
+/* A client offering TLS 1.3 tickets sends psk_key_exchange_modes
+   {psk_dhe_ke, psk_ke} unless a PSK key exchange is in its priorities
+   (lib/ext/psk_ke_modes.c); ECDHE-PSK there makes it {psk_dhe_ke} only.
+   Its TLS 1.2 ECDHE-PSK suites are never offered: GnuTLS drops suites
+   whose credentials (PSK) the session does not have. psk_ke has no
+   forward secrecy and is never offered. */
+static void resumption_client_kx(const gtls_ctx *x, char *kx, size_t cap)
+{
+    if (x->resumption && !x->is_server && x->max_version >= 0x0304)
+        gtls_item_add(kx, cap, "ECDHE-PSK");
+}
+
 static polytls_status gtls_ctx_init(const polytls_drv_config *cfg, void **out, char *err, size_t errlen)
 {
     /* The core validated cfg (core/driver.h): nothing to re-check here. */
@@ -998,6 +1045,7 @@ static polytls_status gtls_ctx_init(const polytls_drv_config *cfg, void **out, c
     x->max_version = cfg->max_version;
     x->keylog = cfg->size >= offsetof(polytls_drv_config, keylog_user) + sizeof cfg->keylog_user &&
                 cfg->keylog != NULL;
+    resumption_config(x, cfg);
 
     polytls_status st = POLYTLS_ERR_INTERNAL;
     int rc = gnutls_certificate_allocate_credentials(&x->cred);
@@ -1016,6 +1064,14 @@ static polytls_status gtls_ctx_init(const polytls_drv_config *cfg, void **out, c
         }
     }
     gnutls_certificate_set_retrieve_function3(x->cred, retrieve_fn);
+    /* Verification time: GnuTLS has no per-session time (only a process-wide
+       clock function), so its validity-period checks go off and the core
+       judges every certificate of the chain at cfg->verify_time in
+       svc->verify. Signatures, issuers and purposes are still checked. */
+    if (cfg->size >= offsetof(polytls_drv_config, verify_time) + sizeof cfg->verify_time &&
+        cfg->has_verify_time)
+        gnutls_certificate_set_verify_flags(x->cred, GNUTLS_VERIFY_DISABLE_TIME_CHECKS |
+                                                         GNUTLS_VERIFY_DISABLE_TRUSTED_TIME_CHECKS);
 
     bool dhe = !cfg->is_server; /* clients offer DHE; servers only with parameters */
     if (cfg->is_server && cfg->dh_params.data && cfg->dh_params.len) {
@@ -1045,6 +1101,7 @@ static polytls_status gtls_ctx_init(const polytls_drv_config *cfg, void **out, c
     if (st != POLYTLS_OK)
         goto fail;
     gtls_group_policy(cfg, groups, sizeof groups);
+    resumption_client_kx(x, kx, sizeof kx);
     build_priority(cfg, ciphers, kx, groups, prio, sizeof prio);
     rc = gnutls_priority_init2(&x->prio, prio, &where, 0);
     if (rc < 0) {
@@ -1101,6 +1158,184 @@ static int keylog_fn(gnutls_session_t s, const char *label, const gnutls_datum_t
     return 0;
 }
 
+/* ------------------------------------------------------------------------ */
+/* Session resumption: connections                                            */
+/* ------------------------------------------------------------------------ */
+
+/* The core can hand out ticket keys (services new enough). */
+static bool have_ticket_key(void)
+{
+    return svc->size >= offsetof(polytls_core_services, ticket_key) + sizeof svc->ticket_key &&
+           svc->ticket_key != NULL;
+}
+
+/* gnutls_init flags for tickets: none at all with resumption off; a
+   TLS 1.3 server sends its one ticket itself (resumption_send_ticket),
+   not the two GnuTLS sends by default. No GNUTLS_ENABLE_EARLY_DATA: no
+   0-RTT ever. */
+static unsigned resumption_init_flags(const gtls_ctx *x)
+{
+    if (!x->resumption)
+        return GNUTLS_NO_TICKETS;
+    return x->is_server ? GNUTLS_NO_AUTO_SEND_TICKET : 0;
+}
+
+/* GnuTLS's session ticket encryption key: 64 bytes (TICKET_MASTER_KEY_SIZE
+   in lib/stek.c, the size gnutls_session_ticket_key_generate makes and
+   gnutls_session_ticket_enable_server insists on). GnuTLS derives the key
+   it really uses, and its key name, from these bytes and the time window
+   (3 lifetimes long), so the core's key name never reaches the ticket: a
+   new key from the core is what makes old tickets fail. */
+#define GTLS_TICKET_KEY_SIZE 64
+
+/* session_export appends SHA-256 of GnuTLS's session data, checked before
+   gnutls_session_set_data: GnuTLS reads many altered bytes without
+   complaint (a changed field may even still resume), so bytes damaged in
+   the user's storage are refused as BAD_ENCODING instead. */
+#define GTLS_SESSION_DIGEST_LEN 32
+
+static bool same_bytes(const uint8_t *a, const uint8_t *b, size_t n)
+{
+    uint8_t d = 0;
+    for (size_t i = 0; i < n; i++)
+        d |= (uint8_t)(a[i] ^ b[i]);
+    return d == 0;
+}
+
+/* Server: the core's current ticket key, the lifetime, no session cache
+   (gnutls_db_* stay unset, so a TLS 1.2 session id alone never resumes).
+   Client: the session to offer, if any. */
+static polytls_status resumption_conn_setup(gtls_conn *c, const polytls_drv_conn_config *cc)
+{
+    gtls_ctx *x = c->ctx;
+    int rc;
+
+    if (!x->resumption)
+        return POLYTLS_OK;
+    if (x->is_server) {
+        uint8_t name[16], key[GTLS_TICKET_KEY_SIZE];
+        if (!have_ticket_key() || !svc->ticket_key(c->core, true, name, key, sizeof key)) {
+            CONN_ERROR(c, "GnuTLS: the core gave no session ticket key");
+            return POLYTLS_ERR_INTERNAL;
+        }
+        /* Before enabling tickets: GnuTLS reads the lifetime to place the
+           key's time window. */
+        gnutls_db_set_cache_expiration(c->s, (int)x->ticket_lifetime);
+        gnutls_datum_t k = {key, sizeof key};
+        rc = gnutls_session_ticket_enable_server(c->s, &k);
+        gnutls_memset(key, 0, sizeof key);
+        gnutls_memset(name, 0, sizeof name);
+        if (rc < 0) {
+            CONN_ERROR(c, "GnuTLS: gnutls_session_ticket_enable_server: %s (%d)", gnutls_strerror(rc), rc);
+            return rc == GNUTLS_E_MEMORY_ERROR ? POLYTLS_ERR_NO_MEMORY : POLYTLS_ERR_INTERNAL;
+        }
+        return POLYTLS_OK;
+    }
+    if (cc->size < offsetof(polytls_drv_conn_config, session) + sizeof cc->session || !cc->session.data ||
+        cc->session.len == 0)
+        return POLYTLS_OK;
+    if (cc->session.len <= GTLS_SESSION_DIGEST_LEN || cc->session.len > UINT32_MAX) {
+        CONN_ERROR(c, "GnuTLS: %zu bytes cannot be a GnuTLS session", cc->session.len);
+        return POLYTLS_ERR_BAD_ENCODING;
+    }
+    size_t data_len = cc->session.len - GTLS_SESSION_DIGEST_LEN;
+    uint8_t md[GTLS_SESSION_DIGEST_LEN];
+    rc = gnutls_hash_fast(GNUTLS_DIG_SHA256, cc->session.data, data_len, md);
+    if (rc < 0) {
+        CONN_ERROR(c, "GnuTLS: SHA-256: %s (%d)", gnutls_strerror(rc), rc);
+        return POLYTLS_ERR_INTERNAL;
+    }
+    if (!same_bytes(md, cc->session.data + data_len, sizeof md)) {
+        CONN_ERROR(c, "GnuTLS: the stored session bytes were altered (digest mismatch)");
+        return POLYTLS_ERR_BAD_ENCODING;
+    }
+    rc = gnutls_session_set_data(c->s, cc->session.data, data_len);
+    if (rc < 0) {
+        CONN_ERROR(c, "GnuTLS: the stored session cannot be read: %s (%d)", gnutls_strerror(rc), rc);
+        return rc == GNUTLS_E_MEMORY_ERROR ? POLYTLS_ERR_NO_MEMORY : POLYTLS_ERR_BAD_ENCODING;
+    }
+    return POLYTLS_OK;
+}
+
+/* Server, TLS 1.3, right after a full or resumed handshake: exactly one
+   NewSessionTicket. Returns 0 or a GnuTLS error. */
+static int resumption_send_ticket(gtls_conn *c)
+{
+    if (!c->ctx->resumption || !c->is_server || gnutls_protocol_get_version(c->s) != GNUTLS_TLS1_3)
+        return 0;
+    int r;
+    do
+        r = gnutls_session_ticket_send(c->s, 1, 0);
+    while (r == GNUTLS_E_INTERRUPTED || r == GNUTLS_E_AGAIN); /* push never blocks */
+    return r < 0 ? r : 0;
+}
+
+/* Client: the newest resumable session, serialised by GnuTLS. In TLS 1.3
+   only once a NewSessionTicket was read: gnutls_session_get_data2 would
+   otherwise try to read one itself (through our pull function, outside
+   advance()) and then hand out a placeholder. */
+static polytls_status gtls_session_export(void *p, uint8_t **blob, size_t *len)
+{
+    gtls_conn *c = p;
+    if (c->is_server || !c->ctx->resumption) {
+        svc->set_error(c->core, "GnuTLS: only a client with resumption on has a session to export");
+        return POLYTLS_ERR_WRONG_STATE;
+    }
+    if (!c->hs_done) {
+        svc->set_error(c->core, "GnuTLS: the handshake is not complete yet");
+        return POLYTLS_ERR_WRONG_STATE;
+    }
+    bool ticket = (gnutls_session_get_flags(c->s) & GNUTLS_SFLAGS_SESSION_TICKET) != 0;
+    if (gnutls_protocol_get_version(c->s) == GNUTLS_TLS1_3) {
+        if (!ticket) {
+            svc->set_error(c->core, "GnuTLS: no TLS 1.3 session ticket (NewSessionTicket) has been read yet");
+            return POLYTLS_ERR_WRONG_STATE;
+        }
+    } else {
+        gnutls_datum_t id = {NULL, 0};
+        if (!ticket && (gnutls_session_get_id2(c->s, &id) < 0 || id.size == 0)) {
+            svc->set_error(c->core, "GnuTLS: the server gave neither a session ticket nor a session id");
+            return POLYTLS_ERR_WRONG_STATE;
+        }
+    }
+    gnutls_datum_t d = {NULL, 0};
+    int rc = gnutls_session_get_data2(c->s, &d);
+    if (rc < 0 || !d.data || d.size == 0) {
+        gnutls_free(d.data);
+        if (rc == GNUTLS_E_MEMORY_ERROR) {
+            svc->set_error(c->core, "out of memory");
+            return POLYTLS_ERR_NO_MEMORY;
+        }
+        if (rc == GNUTLS_E_INVALID_SESSION) {
+            svc->set_error(c->core, "GnuTLS: this session cannot be resumed");
+            return POLYTLS_ERR_WRONG_STATE;
+        }
+        svc->set_error(c->core, "GnuTLS: gnutls_session_get_data2: %s (%d)", gnutls_strerror(rc), rc);
+        return POLYTLS_ERR_INTERNAL;
+    }
+    size_t n = (size_t)d.size + GTLS_SESSION_DIGEST_LEN;
+    uint8_t *out = malloc(n);
+    if (!out) {
+        gnutls_memset(d.data, 0, d.size);
+        gnutls_free(d.data);
+        svc->set_error(c->core, "out of memory");
+        return POLYTLS_ERR_NO_MEMORY;
+    }
+    memcpy(out, d.data, d.size);
+    rc = gnutls_hash_fast(GNUTLS_DIG_SHA256, d.data, d.size, out + d.size);
+    gnutls_memset(d.data, 0, d.size); /* it holds the resumption secret */
+    gnutls_free(d.data);
+    if (rc < 0) {
+        gnutls_memset(out, 0, n);
+        free(out);
+        svc->set_error(c->core, "GnuTLS: SHA-256: %s (%d)", gnutls_strerror(rc), rc);
+        return POLYTLS_ERR_INTERNAL;
+    }
+    *len = n;
+    *blob = out;
+    return POLYTLS_OK;
+}
+
 static polytls_status gtls_conn_init(void *ctxp, polytls_core_conn *core, const polytls_drv_conn_config *cc,
                                      void **out)
 {
@@ -1121,7 +1356,7 @@ static polytls_status gtls_conn_init(void *ctxp, polytls_core_conn *core, const 
 
     polytls_status st = POLYTLS_ERR_INTERNAL;
     int rc = gnutls_init(&c->s, (x->is_server ? GNUTLS_SERVER : GNUTLS_CLIENT) | GNUTLS_NONBLOCK |
-                                    GNUTLS_NO_TICKETS | GNUTLS_NO_SIGNAL);
+                                    resumption_init_flags(x) | GNUTLS_NO_SIGNAL);
     if (rc < 0) {
         c->s = NULL;
         svc->set_error(core, "GnuTLS: gnutls_init: %s", gnutls_strerror(rc));
@@ -1208,6 +1443,9 @@ static polytls_status gtls_conn_init(void *ctxp, polytls_core_conn *core, const 
         }
         gnutls_session_set_verify_function(c->s, verify_fn);
     }
+    st = resumption_conn_setup(c, cc);
+    if (st != POLYTLS_OK)
+        goto fail;
     *out = c;
     return POLYTLS_OK;
 fail:
@@ -1326,6 +1564,11 @@ static polytls_drv_rc gtls_advance(void *p, bool *handshake_done)
             free(c->hello);
             c->hello = NULL;
             c->hello_len = 0;
+            r = resumption_send_ticket(c);
+            if (r < 0) {
+                rc = fail(c, r, "session ticket");
+                goto out;
+            }
             break;
         }
         switch (r) {
@@ -1449,6 +1692,7 @@ static polytls_status gtls_get_facts(void *p, polytls_drv_facts *f)
         out.session_id_len = id.size < sizeof out.session_id ? id.size : sizeof out.session_id;
         memcpy(out.session_id, id.data, out.session_id_len);
     }
+    out.resumed = gnutls_session_is_resumed(c->s) != 0;
     gnutls_datum_t alpn = {NULL, 0};
     if (gnutls_alpn_get_selected_protocol(c->s, &alpn) >= 0 && alpn.data) {
         out.alpn_len = alpn.size < sizeof out.alpn ? alpn.size : sizeof out.alpn;
@@ -1515,6 +1759,7 @@ static const polytls_driver gnutls_driver = {
     .get_facts = gtls_get_facts,
     .send_alert = gtls_send_alert,
     .export_keying_material = gtls_export_keying_material,
+    .session_export = gtls_session_export,
 };
 
 const polytls_driver *ptls_gnutls_driver(void)

@@ -27,6 +27,8 @@
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/opensslv.h>
+#include <openssl/core_names.h>
+#include <openssl/rand.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 #include <openssl/x509_vfy.h>
@@ -102,6 +104,8 @@ typedef struct ossl_ctx {
     /* The user's key log (NULL = off): libssl hands over whole NSS lines. */
     polytls_keylog_fn keylog;
     void *keylog_user;
+    /* Session resumption is on (tickets offered / issued). */
+    bool resumption;
 } ossl_ctx;
 
 typedef struct ossl_conn {
@@ -118,6 +122,9 @@ typedef struct ossl_conn {
     /* The verify service rejected the peer's chain. */
     bool rejected_by_verify;
     polytls_alert reject_alert;
+    /* libssl found a certificate not yet valid, reported as expired (see
+       cert_verify_cb); the message still says which. */
+    bool not_yet_valid;
     /* A callback already explained the failure with set_error. */
     bool error_explained;
     /* The CA names of the server's CertificateRequest, as DER, converted
@@ -125,6 +132,10 @@ typedef struct ossl_conn {
     bool names_ready;
     polytls_drv_blob *names;
     size_t n_names;
+    /* Client with resumption: libssl handed over a new session (a TLS 1.3
+       NewSessionTicket was read, or a TLS 1.2 handshake completed with a
+       ticket or session id). */
+    bool session_seen;
 } ossl_conn;
 
 /* ------------------------------------------------------------------------ */
@@ -457,6 +468,13 @@ static int cert_verify_cb(X509_STORE_CTX *xs, void *arg)
     if (X509_verify_cert(xs) != 1) {
         if (X509_STORE_CTX_get_error(xs) == X509_V_OK)
             X509_STORE_CTX_set_error(xs, X509_V_ERR_UNSPECIFIED);
+        /* libssl answers a not-yet-valid certificate with bad_certificate;
+           GnuTLS, wolfSSL and RFC 8446 (6.2: "expired or not currently
+           valid") with certificate_expired, which the expired error gives. */
+        if (X509_STORE_CTX_get_error(xs) == X509_V_ERR_CERT_NOT_YET_VALID) {
+            c->not_yet_valid = true;
+            X509_STORE_CTX_set_error(xs, X509_V_ERR_CERT_HAS_EXPIRED);
+        }
         return 0;
     }
 
@@ -571,6 +589,245 @@ static int cert_cb(SSL *ssl, void *arg)
 }
 
 /* ------------------------------------------------------------------------ */
+/* Session resumption                                                        */
+/* ------------------------------------------------------------------------ */
+
+/* The core's ticket key is split as libssl's own default ticket keys are
+   (RFC 5077 section 4's recommended construction): AES-256-CBC for the
+   state, HMAC-SHA256 over the ticket. */
+#define TICKET_AES_KEY_LEN 32
+#define TICKET_HMAC_KEY_LEN 32
+#define TICKET_KEY_LEN (TICKET_AES_KEY_LEN + TICKET_HMAC_KEY_LEN)
+
+/* session_export appends SHA-256 of libssl's DER session: DER alone
+   accepts many altered values (a changed resumption secret would make the
+   resumed handshake fail instead of being refused), so a byte changed in
+   storage is caught here and reported as BAD_ENCODING before libssl sees
+   it. */
+#define SESSION_DIGEST_LEN 32
+
+/* Server: libssl asks for the key to seal (enc = 1) or open (enc = 0) a
+   ticket. Every key comes from the core, which may refuse one: 0 makes
+   libssl issue no ticket (enc) or ignore the ticket and run a full
+   handshake (dec). 2 on decryption asks for a fresh ticket: a TLS 1.2
+   resumed handshake then issues one too (TLS 1.3 always sends
+   SSL_CTX_set_num_tickets of them). */
+static int ticket_key_cb(SSL *ssl, unsigned char key_name[16], unsigned char *iv, EVP_CIPHER_CTX *cctx,
+                         EVP_MAC_CTX *hctx, int enc)
+{
+    ossl_conn *c = conn_of(ssl);
+    if (!c)
+        return enc ? -1 : 0;
+    uint8_t key[TICKET_KEY_LEN];
+    if (!svc->ticket_key(c->core, enc != 0, key_name, key, sizeof key)) {
+        OPENSSL_cleanse(key, sizeof key);
+        return 0;
+    }
+    bool ok;
+    if (enc)
+        ok = RAND_bytes(iv, EVP_CIPHER_get_iv_length(EVP_aes_256_cbc())) == 1
+             && EVP_EncryptInit_ex(cctx, EVP_aes_256_cbc(), NULL, key, iv) == 1;
+    else
+        ok = EVP_DecryptInit_ex(cctx, EVP_aes_256_cbc(), NULL, key, iv) == 1;
+    if (ok) {
+        char digest[] = "SHA256";
+        OSSL_PARAM params[3];
+        params[0] = OSSL_PARAM_construct_octet_string(OSSL_MAC_PARAM_KEY, key + TICKET_AES_KEY_LEN,
+                                                      TICKET_HMAC_KEY_LEN);
+        params[1] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0);
+        params[2] = OSSL_PARAM_construct_end();
+        ok = EVP_MAC_CTX_set_params(hctx, params) == 1;
+    }
+    OPENSSL_cleanse(key, sizeof key);
+    if (!ok) /* sealing: abort (a library failure); opening: a full handshake */
+        return enc ? -1 : 0;
+    return enc ? 1 : 2;
+}
+
+/* Client: libssl has a new session (with SSL_SESS_CACHE_CLIENT |
+   SSL_SESS_CACHE_NO_INTERNAL_STORE it keeps none itself). This is the only
+   signal that a TLS 1.3 NewSessionTicket was read; the session itself is
+   read from SSL_get0_session when the core asks. 0: no reference kept. */
+static int new_session_cb(SSL *ssl, SSL_SESSION *sess)
+{
+    (void)sess;
+    ossl_conn *c = conn_of(ssl);
+    if (c)
+        c->session_seen = true;
+    return 0;
+}
+
+/* After the "no resumption" defaults: turns tickets on as core/driver.h
+   asks. Never psk_ke (SSL_OP_ALLOW_NO_DHE_KEX stays clear), never early
+   data, never a server-side session cache (a TLS 1.2 session id alone
+   cannot resume). */
+static polytls_status setup_resumption(ossl_ctx *x, const polytls_drv_config *cfg)
+{
+    SSL_CTX *ctx = x->ssl_ctx;
+    x->resumption = true;
+    SSL_CTX_clear_options(ctx, SSL_OP_NO_TICKET | SSL_OP_ALLOW_NO_DHE_KEX);
+    if (SSL_CTX_set_max_early_data(ctx, 0) != 1)
+        return POLYTLS_ERR_INTERNAL;
+    if (cfg->is_server) {
+        /* Stateless tickets (SSL_OP_NO_TICKET clear), one per handshake,
+           sealed with the core's keys only. */
+        SSL_CTX_set_timeout(ctx, cfg->ticket_lifetime ? (long)cfg->ticket_lifetime : 7200L);
+        if (SSL_CTX_set_num_tickets(ctx, 1) != 1
+            || SSL_CTX_set_tlsext_ticket_key_evp_cb(ctx, ticket_key_cb) != 1)
+            return POLYTLS_ERR_INTERNAL;
+    } else {
+        SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE);
+        SSL_CTX_sess_set_new_cb(ctx, new_session_cb);
+    }
+    return POLYTLS_OK;
+}
+
+static bool resumption_requested(const polytls_drv_config *cfg)
+{
+    return cfg->size >= offsetof(polytls_drv_config, ticket_lifetime) + sizeof cfg->ticket_lifetime
+           && cfg->resumption;
+}
+
+/* Reads the bytes session_export wrote. Returns NULL with *out set, or why
+   the bytes were refused (*st: BAD_ENCODING, or INTERNAL). */
+static const char *parse_session(const uint8_t *in, size_t len, SSL_SESSION **out, polytls_status *st)
+{
+    *st = POLYTLS_ERR_BAD_ENCODING;
+    if (len <= SESSION_DIGEST_LEN || len - SESSION_DIGEST_LEN > (size_t)LONG_MAX)
+        return "the session bytes are too short for an OpenSSL session";
+    size_t der_len = len - SESSION_DIGEST_LEN;
+    unsigned char md[SESSION_DIGEST_LEN];
+    unsigned int md_len = 0;
+    if (EVP_Digest(in, der_len, md, &md_len, EVP_sha256(), NULL) != 1 || md_len != SESSION_DIGEST_LEN) {
+        clear_errors();
+        *st = POLYTLS_ERR_INTERNAL;
+        return "SHA-256 failed";
+    }
+    if (CRYPTO_memcmp(md, in + der_len, SESSION_DIGEST_LEN) != 0)
+        return "the session bytes were altered (digest mismatch)";
+    const unsigned char *p = in;
+    SSL_SESSION *sess = d2i_SSL_SESSION(NULL, &p, (long)der_len);
+    if (!sess) {
+        clear_errors();
+        return "OpenSSL cannot read the session bytes";
+    }
+    int v = SSL_SESSION_get_protocol_version(sess);
+    if (p != in + der_len || (v != TLS1_2_VERSION && v != TLS1_3_VERSION) || !SSL_SESSION_is_resumable(sess)) {
+        SSL_SESSION_free(sess);
+        return "the session bytes hold no resumable TLS 1.2/1.3 session";
+    }
+    *st = POLYTLS_OK;
+    *out = sess;
+    return NULL;
+}
+
+/* d2i_SSL_SESSION decodes the server's certificate and key again (costly
+   in OpenSSL 3), so a session is parsed once and kept by the core; each
+   connection offers its own SSL_SESSION_dup of it (cheap: certificates are
+   shared by reference), because libssl marks the session it holds not
+   resumable when a new ticket replaces it or the SSL is freed without
+   SSL_shutdown — whether a session may be resumed is the core's call. */
+static polytls_status ossl_session_parse(const uint8_t *blob, size_t len, void **parsed, char *err, size_t errlen)
+{
+    SSL_SESSION *sess = NULL;
+    polytls_status st;
+    const char *why = parse_session(blob, len, &sess, &st);
+    if (why) {
+        snprintf(err, errlen, "%s", why);
+        return st;
+    }
+    *parsed = sess;
+    return POLYTLS_OK;
+}
+
+static void ossl_session_parsed_free(void *parsed)
+{
+    SSL_SESSION_free(parsed);
+}
+
+/* Client conn_init: offers the session (parsed by the core through
+   session_parse, or read from the bytes here). Returns NULL, or why the
+   bytes were refused. */
+static const char *offer_session(ossl_conn *c, const polytls_drv_conn_config *cc, polytls_status *st)
+{
+    *st = POLYTLS_OK;
+    if (!cc || cc->size < offsetof(polytls_drv_conn_config, session) + sizeof cc->session
+        || !cc->session.data || cc->session.len == 0)
+        return NULL;
+    SSL_SESSION *sess = NULL;
+    if (cc->size >= offsetof(polytls_drv_conn_config, session_parsed) + sizeof cc->session_parsed &&
+        cc->session_parsed) {
+        sess = SSL_SESSION_dup(cc->session_parsed);
+        if (!sess) {
+            clear_errors();
+            *st = POLYTLS_ERR_NO_MEMORY;
+            return "cannot copy the session";
+        }
+    } else {
+        const char *why = parse_session(cc->session.data, cc->session.len, &sess, st);
+        if (why)
+            return why;
+    }
+    int ok = SSL_set_session(c->ssl, sess);
+    SSL_SESSION_free(sess); /* the SSL holds its own reference */
+    if (ok != 1) {
+        clear_errors();
+        *st = POLYTLS_ERR_INTERNAL;
+        return "OpenSSL refused the session";
+    }
+    *st = POLYTLS_OK;
+    return NULL;
+}
+
+/* The newest resumable session, as DER + SHA-256 (see SESSION_DIGEST_LEN).
+   TLS 1.3: only once a NewSessionTicket was read (before that libssl's
+   session holds no ticket). TLS 1.2: the handshake's session (renewed by
+   the server's ticket on a resumed handshake) when it has a ticket or id. */
+static polytls_status ossl_session_export(void *conn, uint8_t **blob, size_t *len)
+{
+    ossl_conn *c = conn;
+    clear_errors();
+    SSL_SESSION *sess = SSL_get0_session(c->ssl);
+    if (c->is_server || !c->handshake_done || !sess) {
+        svc->set_error(c->core, "no session: the handshake is not complete");
+        return POLYTLS_ERR_WRONG_STATE;
+    }
+    if (SSL_version(c->ssl) == TLS1_3_VERSION && !c->session_seen) {
+        svc->set_error(c->core, "no session yet: the server has not sent a TLS 1.3 session ticket");
+        return POLYTLS_ERR_WRONG_STATE;
+    }
+    if (!SSL_SESSION_is_resumable(sess)) {
+        svc->set_error(c->core, "no session: the server gave neither a ticket nor a session id");
+        return POLYTLS_ERR_WRONG_STATE;
+    }
+    int n = i2d_SSL_SESSION(sess, NULL);
+    if (n <= 0) {
+        clear_errors();
+        svc->set_error(c->core, "i2d_SSL_SESSION failed");
+        return POLYTLS_ERR_INTERNAL;
+    }
+    uint8_t *out = malloc((size_t)n + SESSION_DIGEST_LEN);
+    if (!out) {
+        svc->set_error(c->core, "out of memory");
+        return POLYTLS_ERR_NO_MEMORY;
+    }
+    unsigned char *p = out;
+    unsigned int md_len = 0;
+    if (i2d_SSL_SESSION(sess, &p) != n
+        || EVP_Digest(out, (size_t)n, out + n, &md_len, EVP_sha256(), NULL) != 1
+        || md_len != SESSION_DIGEST_LEN) {
+        OPENSSL_cleanse(out, (size_t)n + SESSION_DIGEST_LEN);
+        free(out);
+        clear_errors();
+        svc->set_error(c->core, "cannot serialise the session");
+        return POLYTLS_ERR_INTERNAL;
+    }
+    *blob = out;
+    *len = (size_t)n + SESSION_DIGEST_LEN;
+    return POLYTLS_OK;
+}
+
+/* ------------------------------------------------------------------------ */
 /* init                                                                      */
 /* ------------------------------------------------------------------------ */
 
@@ -612,7 +869,8 @@ static polytls_status ossl_init(const polytls_core_services *services, polytls_d
                          | POLYTLS_CAP_ALERT_IN_VERIFY
                          | POLYTLS_CAP_LOW_MEMORY /* SSL_MODE_RELEASE_BUFFERS */
                          | POLYTLS_CAP_KEYLOG     /* SSL_CTX_set_keylog_callback */
-                         | POLYTLS_CAP_EXPORTER;  /* SSL_export_keying_material */
+                         | POLYTLS_CAP_EXPORTER   /* SSL_export_keying_material */
+                         | POLYTLS_CAP_RESUMPTION; /* tickets with the core's keys */
     return POLYTLS_OK;
 }
 
@@ -904,6 +1162,8 @@ static polytls_status ossl_ctx_init(const polytls_drv_config *cfg, void **out, c
         return ctx_fail(x, POLYTLS_ERR_INTERNAL, err, errlen, "cannot disable session tickets");
     static const unsigned char sid_ctx[] = "polytls";
     SSL_CTX_set_session_id_context(ctx, sid_ctx, sizeof sid_ctx - 1);
+    if (resumption_requested(cfg) && setup_resumption(x, cfg) != POLYTLS_OK)
+        return ctx_fail(x, POLYTLS_ERR_INTERNAL, err, errlen, "cannot enable session tickets");
 
     X509_STORE *store = build_trust(cfg, &st, msg, sizeof msg);
     if (!store)
@@ -912,6 +1172,12 @@ static polytls_status ossl_ctx_init(const polytls_drv_config *cfg, void **out, c
 
     SSL_CTX_set_info_callback(ctx, info_cb);
     SSL_CTX_set_cert_verify_callback(ctx, cert_verify_cb, NULL);
+    /* Verification time: every SSL copies the ctx's parameters, and
+       X509_verify_cert then judges validity periods at that instant (the
+       core checks them once more at the same time). */
+    if (cfg->size >= offsetof(polytls_drv_config, verify_time) + sizeof cfg->verify_time &&
+        cfg->has_verify_time)
+        X509_VERIFY_PARAM_set_time(SSL_CTX_get0_param(ctx), (time_t)cfg->verify_time);
 
     if (cfg->is_server) {
         int mode = SSL_VERIFY_NONE;
@@ -1018,6 +1284,10 @@ static polytls_status ossl_conn_init(void *ctx, polytls_core_conn *core, const p
                 SSL_set_hostflags(c->ssl, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
             }
         }
+        polytls_status sst;
+        const char *why = offer_session(c, cc, &sst);
+        if (why)
+            return conn_fail(c, sst, why);
         if (cc && cc->chain) {
             loaded_chain lc;
             char err[160];
@@ -1059,6 +1329,8 @@ static polytls_drv_rc failure(ossl_conn *c, const char *what, int ssl_err)
         return POLYTLS_DRV_FAILED;
     }
     long vr = SSL_get_verify_result(c->ssl);
+    if (vr == X509_V_ERR_CERT_HAS_EXPIRED && c->not_yet_valid)
+        vr = X509_V_ERR_CERT_NOT_YET_VALID;
     if (vr != X509_V_OK) {
         svc->set_error(c->core, "%s: certificate verification failed: %s%s%s", what,
                        X509_verify_cert_error_string(vr), lib[0] ? "; " : "", lib);
@@ -1183,6 +1455,7 @@ static polytls_status ossl_get_facts(void *conn, polytls_drv_facts *facts)
         memcpy(facts->alpn, alpn, alpn_len);
         facts->alpn_len = alpn_len;
     }
+    facts->resumed = SSL_session_reused(c->ssl) == 1;
     return POLYTLS_OK;
 }
 
@@ -1233,6 +1506,9 @@ static const polytls_driver openssl_driver = {
     .get_facts = ossl_get_facts,
     .send_alert = ossl_send_alert,
     .export_keying_material = ossl_export_keying_material,
+    .session_export = ossl_session_export,
+    .session_parse = ossl_session_parse,
+    .session_parsed_free = ossl_session_parsed_free,
 };
 
 const polytls_driver *ptls_openssl_driver(void)

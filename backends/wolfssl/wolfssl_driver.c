@@ -31,6 +31,7 @@
 #include <wolfssl/version.h>
 #include <wolfssl/wolfcrypt/asn.h> /* NID_subject_alt_name, ASN_DNS_TYPE, ASN_IP_TYPE */
 #include <wolfssl/wolfcrypt/logging.h>
+#include <wolfssl/wolfcrypt/aes.h> /* AES-256-GCM for our session tickets */
 
 #include <limits.h>
 #include <stdio.h>
@@ -80,6 +81,14 @@ typedef struct wolf_ctx {
     size_t alpn_wire_len;
     char *alpn_csv;
     size_t alpn_csv_len;
+    /* Verification time set: wolfSSL judges dates only against the clock,
+       so the verify callback lets its date errors through and the core
+       judges every validity period at the chosen time in svc->verify. */
+    bool has_verify_time;
+    /* Session resumption (drv_config.resumption): tickets on; the server's
+       ticket lifetime in seconds. */
+    bool resumption;
+    uint32_t ticket_lifetime;
 } wolf_ctx;
 
 typedef struct wolf_conn {
@@ -109,6 +118,22 @@ typedef struct wolf_conn {
     /* Server: whether anything but a HelloRetryRequest went to the peer
        (a plaintext alert is only right before the ServerHello). */
     bool sent_server_hello;
+    /* Resumption: the current plaintext handshake record's body (server:
+       to read the ClientHello's psk_key_exchange_modes; client: the
+       ServerHello's extensions), and what was found (wolf_hello_record). */
+    uint8_t *hs_rec;
+    size_t hs_rec_len;
+    bool hs_rec_on;
+    bool ch_psk_dhe;      /* server: the ClientHello offers psk_dhe_ke */
+    bool sh_psk_ke;       /* client: a TLS 1.3 server resumed with psk_ke */
+    /* Client: a session with a ticket was offered and it is not known yet
+       whether a TLS 1.2 server takes it (wolf_ticket_decide); the bytes
+       read from the core ahead of wolfSSL to find out. */
+    bool offered_ticket;
+    bool session_set;     /* client: a stored session was offered */
+    bool got_ticket;      /* client: a NewSessionTicket was read */
+    uint8_t la[8];
+    size_t la_len, la_off;
 } wolf_conn;
 
 /* ------------------------------------------------------------------------ */
@@ -251,6 +276,9 @@ static polytls_drv_rc wolf_failure(wolf_conn *c, int err, const char *what)
    new piece, reports an alert the previous record carried: wolfSSL keeps
    only the latest received alert, so this is what lets several alerts in
    one flight each reach svc->peer_alert. */
+static void wolf_hello_track(wolf_conn *c, bool header_done, const uint8_t *body, size_t n);
+static bool wolf_ticket_decide(wolf_conn *c);
+
 static int wolf_io_recv(WOLFSSL *ssl, char *buf, int sz, void *arg)
 {
     (void)ssl;
@@ -258,12 +286,35 @@ static int wolf_io_recv(WOLFSSL *ssl, char *buf, int sz, void *arg)
     if (sz <= 0)
         return 0;
     wolf_report_alert(c);
+    if (c->sh_psk_ke) {
+        /* See wolf_hello_record: stop before the handshake goes on. */
+        svc->set_error(c->core, "the server resumed the TLS 1.3 session with psk_ke (no forward "
+                                "secrecy), which is never accepted");
+        c->callback_failed = true;
+        return WOLFSSL_CBIO_ERR_GENERAL;
+    }
     size_t want = (size_t)sz;
     bool in_header = c->rec_left == 0;
     size_t limit = in_header ? sizeof c->rec_hdr - c->rec_hdr_len : c->rec_left;
     if (want > limit)
         want = limit;
-    size_t n = svc->io_recv(c->core, (uint8_t *)buf, want);
+    if (!in_header && c->offered_ticket && c->hs_rec_on && want >= c->rec_left) {
+        /* Hold the record's last byte back until wolf_ticket_decide knew. */
+        if (c->rec_left > 1)
+            want = c->rec_left - 1;
+        else if (!wolf_ticket_decide(c))
+            return WOLFSSL_CBIO_ERR_WANT_READ;
+    }
+    size_t n = 0;
+    if (c->la_off < c->la_len) {
+        n = c->la_len - c->la_off < want ? c->la_len - c->la_off : want;
+        memcpy(buf, c->la + c->la_off, n);
+        c->la_off += n;
+        if (c->la_off == c->la_len)
+            c->la_off = c->la_len = 0;
+    } else {
+        n = svc->io_recv(c->core, (uint8_t *)buf, want);
+    }
     if (n == 0)
         return WOLFSSL_CBIO_ERR_WANT_READ;
     if (in_header) {
@@ -272,9 +323,13 @@ static int wolf_io_recv(WOLFSSL *ssl, char *buf, int sz, void *arg)
         if (c->rec_hdr_len == sizeof c->rec_hdr) {
             c->rec_left = (size_t)c->rec_hdr[3] << 8 | c->rec_hdr[4];
             c->rec_hdr_len = 0;
+            if (c->w->resumption)
+                wolf_hello_track(c, true, NULL, 0);
         }
     } else {
         c->rec_left -= n;
+        if (c->w->resumption)
+            wolf_hello_track(c, false, (const uint8_t *)buf, n);
     }
     return (int)n;
 }
@@ -402,6 +457,25 @@ static int wolf_verify_leaf(wolf_conn *c, WOLFSSL_X509_STORE_CTX *store)
     return 1;
 }
 
+/* With a verification time, a validity-period error found against the
+   clock is not wolfSSL's to decide: the core checks every date of the chain
+   at the chosen time. Only these two errors are let through, and only with
+   the option set. The store carries GetX509Error's translation in this
+   build (ssl.c: ASN_AFTER_DATE_E -> X509_V_ERR_CERT_HAS_EXPIRED,
+   ASN_BEFORE_DATE_E -> X509_V_ERR_ERROR_IN_CERT_NOT_BEFORE_FIELD, the only
+   code mapped there); the raw codes are accepted too. Even a malformed
+   date let through is refused: the core's strict parse of every validity
+   period fails. A leaf refused by the core keeps wolfSSL's date error, so
+   certificate_expired goes out as without the option. */
+static bool wolf_date_error_overridable(const wolf_conn *c, WOLFSSL_X509_STORE_CTX *store)
+{
+    if (!c->w->has_verify_time)
+        return false;
+    int e = wolfSSL_X509_STORE_CTX_get_error(store);
+    return e == ASN_AFTER_DATE_E || e == ASN_BEFORE_DATE_E || e == X509_V_ERR_CERT_HAS_EXPIRED ||
+           e == X509_V_ERR_CERT_NOT_YET_VALID || e == X509_V_ERR_ERROR_IN_CERT_NOT_BEFORE_FIELD;
+}
+
 /* wolfSSL calls this once per certificate (this build has
    WOLFSSL_ALWAYS_VERIFY_CB and WOLFSSL_VERIFY_CB_ALL_CERTS), leaf last, and
    its return value overrides the library's verdict: so every call answers
@@ -413,7 +487,7 @@ static int wolf_verify_cb(int preverify, WOLFSSL_X509_STORE_CTX *store)
     wolf_conn *c = ssl ? wolfSSL_GetIOReadCtx(ssl) : NULL;
     if (!c)
         return 0;
-    if (!preverify)
+    if (!preverify && !wolf_date_error_overridable(c, store))
         return 0;
     if (wolfSSL_X509_STORE_CTX_get_error_depth(store) != 0)
         return 1;
@@ -473,6 +547,444 @@ static int wolf_cert_cb(WOLFSSL *ssl, void *arg)
 }
 
 /* ------------------------------------------------------------------------ */
+/* Session resumption                                                        */
+/* ------------------------------------------------------------------------ */
+
+/* Our tickets: AES-256-GCM under the core's key (svc->ticket_key), never
+ * wolfSSL's own ticket keys. The nonce is the first 12 bytes of the random
+ * IV field, the tag goes into the MAC field (the rest of it stays zero),
+ * and the key name, the IV and the length are authenticated with the
+ * ticket. A ticket we cannot open (unknown or revoked name, bad tag) is
+ * refused with WOLFSSL_TICKET_RET_REJECT: wolfSSL then makes a full
+ * handshake instead of failing. */
+#define WOLF_TICKET_KEY_LEN 32
+#define WOLF_TICKET_NONCE_LEN 12
+#define WOLF_TICKET_TAG_LEN 16
+
+static void wolf_wipe(void *p, size_t n)
+{
+    volatile uint8_t *v = p;
+    while (n--)
+        *v++ = 0;
+}
+
+static int wolf_ticket_cb(WOLFSSL *ssl, unsigned char name[WOLFSSL_TICKET_NAME_SZ],
+                          unsigned char iv[WOLFSSL_TICKET_IV_SZ], unsigned char mac[WOLFSSL_TICKET_MAC_SZ],
+                          int enc, unsigned char *ticket, int in_len, int *out_len, void *arg)
+{
+    (void)arg;
+    wolf_conn *c = wolfSSL_GetIOReadCtx(ssl);
+    if (!c || !c->is_server || in_len <= 0 || in_len > 0xffff || !out_len)
+        return enc ? WOLFSSL_TICKET_RET_FATAL : WOLFSSL_TICKET_RET_REJECT;
+    bool tls13 = wolfSSL_version(ssl) == 0x0304;
+    uint8_t key[WOLF_TICKET_KEY_LEN];
+    if (enc) {
+        if (!svc->ticket_key(c->core, true, name, key, sizeof key) ||
+            wolfSSL_RAND_bytes(iv, WOLFSSL_TICKET_IV_SZ) != 1) {
+            wolf_wipe(key, sizeof key);
+            return WOLFSSL_TICKET_RET_FATAL;
+        }
+    } else {
+        /* psk_dhe_ke only: wolfSSL 5.5 resumes with psk_ke (no forward
+           secrecy) for a client that offers only that, and has no switch
+           against it, so such a client's ticket is refused here. */
+        if (tls13 && !c->ch_psk_dhe)
+            return WOLFSSL_TICKET_RET_REJECT;
+        if (!svc->ticket_key(c->core, false, name, key, sizeof key)) {
+            wolf_wipe(key, sizeof key);
+            return WOLFSSL_TICKET_RET_REJECT;
+        }
+        for (size_t i = WOLF_TICKET_TAG_LEN; i < WOLFSSL_TICKET_MAC_SZ; i++)
+            if (mac[i] != 0) {
+                wolf_wipe(key, sizeof key);
+                return WOLFSSL_TICKET_RET_REJECT;
+            }
+    }
+    uint8_t aad[WOLFSSL_TICKET_NAME_SZ + WOLFSSL_TICKET_IV_SZ + 2];
+    memcpy(aad, name, WOLFSSL_TICKET_NAME_SZ);
+    memcpy(aad + WOLFSSL_TICKET_NAME_SZ, iv, WOLFSSL_TICKET_IV_SZ);
+    aad[sizeof aad - 2] = (uint8_t)(in_len >> 8);
+    aad[sizeof aad - 1] = (uint8_t)in_len;
+    Aes aes;
+    int rc = wc_AesInit(&aes, NULL, INVALID_DEVID);
+    if (rc == 0) {
+        rc = wc_AesGcmSetKey(&aes, key, sizeof key);
+        if (rc == 0 && enc) {
+            memset(mac, 0, WOLFSSL_TICKET_MAC_SZ);
+            rc = wc_AesGcmEncrypt(&aes, ticket, ticket, (word32)in_len, iv, WOLF_TICKET_NONCE_LEN, mac,
+                                  WOLF_TICKET_TAG_LEN, aad, sizeof aad);
+        } else if (rc == 0) {
+            rc = wc_AesGcmDecrypt(&aes, ticket, ticket, (word32)in_len, iv, WOLF_TICKET_NONCE_LEN, mac,
+                                  WOLF_TICKET_TAG_LEN, aad, sizeof aad);
+        }
+        wc_AesFree(&aes);
+    }
+    wolf_wipe(&aes, sizeof aes);
+    wolf_wipe(key, sizeof key);
+    if (rc != 0)
+        return enc ? WOLFSSL_TICKET_RET_FATAL : WOLFSSL_TICKET_RET_REJECT;
+    *out_len = in_len;
+    /* Not WOLFSSL_TICKET_RET_CREATE for TLS 1.2: wolfSSL 5.5 then sends no
+       new ticket anyway and does not echo the client's session id, which
+       tells an RFC 5077 client that its ticket was declined. */
+    return WOLFSSL_TICKET_RET_OK;
+}
+
+/* Finds extension `type` in a ClientHello/ServerHello body after the
+   fixed part; peer bytes, so every length is checked. */
+static const uint8_t *wolf_find_ext(const uint8_t *ext, size_t len, uint16_t type, size_t *elen)
+{
+    size_t i = 0;
+    while (i + 4 <= len) {
+        uint16_t t = (uint16_t)(ext[i] << 8 | ext[i + 1]);
+        size_t l = (size_t)ext[i + 2] << 8 | ext[i + 3];
+        if (i + 4 + l > len)
+            return NULL;
+        if (t == type) {
+            *elen = l;
+            return ext + i + 4;
+        }
+        i += 4 + l;
+    }
+    return NULL;
+}
+
+/* A whole plaintext handshake record was read (resumption only). Server:
+ * a ClientHello's psk_key_exchange_modes (45) — does it offer psk_dhe_ke?
+ * A ClientHello split over records is not read: its ticket is refused
+ * (full handshake). Client: a TLS 1.3 ServerHello that accepts our ticket
+ * (pre_shared_key, 41) without a key_share (51) chose psk_ke, which we
+ * never accept: wolfSSL 5.5 clients offer it and cannot be told not to. */
+static void wolf_hello_record(wolf_conn *c)
+{
+    const uint8_t *m = c->hs_rec;
+    size_t n = c->hs_rec_len;
+    if (n < 4)
+        return;
+    if (c->is_server && m[0] == 1)
+        c->ch_psk_dhe = false; /* until this ClientHello shows it */
+    size_t body = (size_t)m[1] << 16 | (size_t)m[2] << 8 | m[3];
+    if (body > n - 4)
+        body = 0; /* split message: treat as no extensions */
+    m += 4;
+    /* legacy_version, random, session id */
+    size_t i = 2 + 32;
+    if (body < i + 1 || body < i + 1 + m[i])
+        return;
+    i += 1 + m[i];
+    if (c->is_server && c->hs_rec[0] == 1) {
+        if (body < i + 2)
+            return;
+        i += 2 + ((size_t)m[i] << 8 | m[i + 1]); /* cipher suites */
+        if (body < i + 1)
+            return;
+        i += 1 + m[i]; /* compression methods */
+        if (body < i + 2)
+            return;
+        size_t elen = 0;
+        const uint8_t *modes = wolf_find_ext(m + i + 2, body - i - 2, 45, &elen);
+        if (modes && elen >= 1 && modes[0] <= elen - 1 && memchr(modes + 1, 1, modes[0]))
+            c->ch_psk_dhe = true;
+    } else if (!c->is_server && c->hs_rec[0] == 2) {
+        i += 2 + 1; /* cipher suite, compression */
+        if (body < i + 2)
+            return;
+        size_t elen = 0;
+        const uint8_t *ext = m + i + 2;
+        size_t ext_len = body - i - 2;
+        const uint8_t *ver = wolf_find_ext(ext, ext_len, 43, &elen);
+        bool tls13 = ver && elen == 2 && ver[0] == 3 && ver[1] == 4;
+        if (tls13 && wolf_find_ext(ext, ext_len, 41, &elen) && !wolf_find_ext(ext, ext_len, 51, &elen))
+            c->sh_psk_ke = true;
+    }
+}
+
+/* Called by wolf_io_recv for every piece of input (resumption only):
+   collects the body of plaintext handshake records until the handshake
+   keys take over. Out of memory: the record is not read (the server then
+   refuses the ticket; the client loses the psk_ke check, which only an
+   out-of-memory client could miss). */
+static void wolf_hello_track(wolf_conn *c, bool header_done, const uint8_t *body, size_t n)
+{
+    if (header_done) {
+        size_t len = (size_t)c->rec_hdr[3] << 8 | c->rec_hdr[4];
+        c->hs_rec_len = 0;
+        c->hs_rec_on = c->rec_hdr[0] == 22 && !c->handshake_done && len > 0 &&
+                       (c->is_server ? !c->sent_server_hello : true);
+        if (c->hs_rec_on) {
+            uint8_t *p = realloc(c->hs_rec, len);
+            if (!p)
+                c->hs_rec_on = false;
+            else
+                c->hs_rec = p;
+        }
+        return;
+    }
+    if (!c->hs_rec_on)
+        return;
+    memcpy(c->hs_rec + c->hs_rec_len, body, n);
+    c->hs_rec_len += n;
+    if (c->rec_left == 0) {
+        c->hs_rec_on = false;
+        wolf_hello_record(c);
+    }
+}
+
+/* wolfSSL 5.5's d2i_SSL_SESSION trusts the lengths inside the bytes: a
+ * session id, certificate count, certificate, server id or context longer
+ * than its fixed array overflows it (measured: random bytes crash it). So
+ * the bytes, which come from the user's storage, are walked here first,
+ * in the layout this build's i2d_SSL_SESSION writes (side, bornOn, timeout,
+ * session id, master secret, EMS, alternative id, chain, version, suite,
+ * server id, context, verify result, group, ticket times and nonce,
+ * ticket), with limits no larger than wolfSSL's arrays (ID_LEN 32,
+ * MAX_CHAIN_DEPTH 9, MAX_X509_SIZE 2048; we never set a server id or a
+ * session context, so those are empty). Anything else is BAD_ENCODING. */
+static bool wolf_session_bytes_ok(const uint8_t *d, size_t n, uint16_t *version)
+{
+    size_t i = 0;
+#define WOLF_NEED(k) do { if (n - i < (size_t)(k)) return false; } while (0)
+    WOLF_NEED(10);
+    if (d[0] != WOLFSSL_CLIENT_END || d[9] > 32)
+        return false;
+    i = 10;
+    WOLF_NEED(d[9]);
+    i += d[9];
+    WOLF_NEED(48 + 2); /* master secret, EMS, alternative id length */
+    i += 48 + 1;
+    size_t alt = d[i++];
+    if (alt != 0 && alt != 32)
+        return false;
+    WOLF_NEED(alt);
+    i += alt;
+    WOLF_NEED(1);
+    size_t count = d[i++];
+    if (count > 9)
+        return false;
+    for (size_t k = 0; k < count; k++) {
+        WOLF_NEED(2);
+        size_t len = (size_t)d[i] << 8 | d[i + 1];
+        i += 2;
+        if (len > 2048)
+            return false;
+        WOLF_NEED(len);
+        i += len;
+    }
+    WOLF_NEED(2 + 2 + 2 + 1); /* version, suite, server id length, context length */
+    if (d[i + 4] != 0 || d[i + 5] != 0 || d[i + 6] != 0)
+        return false;
+    *version = (uint16_t)(d[i] << 8 | d[i + 1]);
+    i += 7;
+    WOLF_NEED(1 + 2 + 8 + 4 + 1); /* verify result, group, ticketSeen, ticketAdd, nonce length */
+    i += 15;
+    size_t nonce = d[i++];
+    WOLF_NEED(nonce);
+    i += nonce;
+    WOLF_NEED(2);
+    size_t ticket = (size_t)d[i] << 8 | d[i + 1];
+    i += 2;
+    WOLF_NEED(ticket);
+    i += ticket;
+#undef WOLF_NEED
+    return i == n;
+}
+
+/* Client, TLS 1.2 ticket offered: the server's first handshake record is
+ * complete but for its last byte (held back by wolf_io_recv). Did the
+ * server take the ticket? wolfSSL 5.5 assumes so whenever it offered one
+ * (internal.c DSH_CheckSessionId: "ticketLen > 0") and then fails on the
+ * Certificate of a full handshake ("Out of order message") instead of
+ * falling back to it. Its ClientHello carries no session id for the server
+ * to echo (RFC 5077 3.4), so the only sign is what follows the ServerHello:
+ * NewSessionTicket or ChangeCipherSpec (resumed) or anything else (full).
+ * For a full handshake the ticket is dropped from the session before
+ * wolfSSL reads the ServerHello, which makes it take the full path.
+ * Returns false while more input is needed. */
+static bool wolf_ticket_decide(wolf_conn *c)
+{
+    size_t need = 1; /* the record's last byte */
+    for (;;) {
+        while (c->la_len < need) {
+            size_t got = svc->io_recv(c->core, c->la + c->la_len, need - c->la_len);
+            if (got == 0)
+                return false;
+            c->la_len += got;
+        }
+        size_t body_len = c->hs_rec_len + 1;
+        c->hs_rec[c->hs_rec_len] = c->la[0]; /* parsed here, appended again when delivered */
+        const uint8_t *m = c->hs_rec;
+        size_t msg_len = body_len < 4 ? 0 : (size_t)m[1] << 16 | (size_t)m[2] << 8 | m[3];
+        if (body_len < 4 || m[0] != 2 || 4 + msg_len > body_len || msg_len < 2 + 32 + 1)
+            break; /* not a whole ServerHello: leave it to wolfSSL */
+        /* TLS 1.3 (supported_versions 0x0304 among the extensions)? */
+        size_t i = 4 + 2 + 32;
+        if (msg_len < i - 4 + 1 + m[i] + 3)
+            break;
+        i += 1 + m[i] + 3;
+        if (4 + msg_len >= i + 2) {
+            size_t elen = 0;
+            const uint8_t *v = wolf_find_ext(m + i + 2, 4 + msg_len - i - 2, 43, &elen);
+            if (v && elen == 2 && v[0] == 3 && v[1] == 4)
+                break;
+        }
+        int next = -1; /* the handshake type that follows, or 20 for CCS */
+        if (4 + msg_len < body_len) {
+            next = m[4 + msg_len];
+        } else {
+            need = 1 + 5;
+            if (c->la_len < need)
+                continue;
+            if (c->la[1] == 20) {
+                next = 20;
+            } else if (c->la[1] == 22) {
+                need = 1 + 5 + 1;
+                if (c->la_len < need)
+                    continue;
+                next = c->la[6];
+            }
+        }
+        if (next != 4 && next != 20)
+            (void)wolfSSL_set_SessionTicket(c->ssl, NULL, 0);
+        break;
+    }
+    c->offered_ticket = false;
+    return true;
+}
+
+/* Client: a NewSessionTicket was read (TLS 1.2 in the handshake, TLS 1.3
+   after it): from now on the session is one to hand out. */
+static int wolf_ticket_seen(WOLFSSL *ssl, const unsigned char *ticket, int len, void *arg)
+{
+    (void)ticket;
+    (void)arg;
+    wolf_conn *c = wolfSSL_GetIOReadCtx(ssl);
+    if (c && len > 0)
+        c->got_ticket = true;
+    return 0;
+}
+
+/* Client conn_init with resumption on: RFC 5077 tickets offered, and the
+   stored session, if any, imported and offered (TLS 1.3 tickets are taken
+   and offered without asking). */
+static polytls_status wolf_client_resumption(wolf_conn *c, const polytls_drv_conn_config *cc)
+{
+    if (wolfSSL_UseSessionTicket(c->ssl) != WOLFSSL_SUCCESS ||
+        wolfSSL_set_SessionTicket_cb(c->ssl, wolf_ticket_seen, NULL) != WOLFSSL_SUCCESS) {
+        svc->set_error(c->core, "wolfSSL refused to offer session tickets");
+        wolfSSL_ERR_clear_error();
+        return POLYTLS_ERR_INTERNAL;
+    }
+    bool has = cc->size >= offsetof(polytls_drv_conn_config, session) + sizeof cc->session &&
+               cc->session.data && cc->session.len > 0;
+    if (!has)
+        return POLYTLS_OK;
+    const unsigned char *p = cc->session.data;
+    uint16_t version = 0;
+    WOLFSSL_SESSION *s = wolf_session_bytes_ok(cc->session.data, cc->session.len, &version)
+                             ? wolfSSL_d2i_SSL_SESSION(NULL, &p, (long)cc->session.len) : NULL;
+    if (!s || p != cc->session.data + cc->session.len) {
+        wolfSSL_SESSION_free(s);
+        wolfSSL_ERR_clear_error();
+        svc->set_error(c->core, "wolfSSL cannot read the stored session (%zu bytes; written by another "
+                       "version of wolfSSL, or damaged)", cc->session.len);
+        return POLYTLS_ERR_BAD_ENCODING;
+    }
+    /* A session of another version than our highest one is not offered
+       (a full handshake, as with a server that declines it): wolfSSL 5.5
+       would pin the ClientHello to the session's version, so a TLS 1.2
+       session would keep a TLS 1.3 client and server on TLS 1.2
+       (measured). wolfSSL itself refuses an expired session. */
+    if (version != c->w->max_version) {
+        wolfSSL_SESSION_free(s);
+        wolfSSL_ERR_clear_error();
+        return POLYTLS_OK;
+    }
+    c->session_set = wolfSSL_set_session(c->ssl, s) == WOLFSSL_SUCCESS;
+    c->offered_ticket = c->session_set && wolfSSL_SESSION_has_ticket(s) == WOLFSSL_SUCCESS;
+    wolfSSL_SESSION_free(s);
+    wolfSSL_ERR_clear_error();
+    return POLYTLS_OK;
+}
+
+/* Server ctx with resumption on: tickets under our callback only, the
+   lifetime both announced and enforced, one TLS 1.3 ticket per handshake.
+   The session cache stays off (wolf_new_ctx): a session id alone never
+   resumes. This wolfSSL build has no early data. */
+static polytls_status wolf_ctx_resumption(wolf_ctx *w, char *err, size_t errlen)
+{
+    const char *failed = NULL;
+    if (wolfSSL_CTX_set_TicketEncCb(w->ctx, wolf_ticket_cb) != WOLFSSL_SUCCESS)
+        failed = "setting the ticket callback";
+    else if (wolfSSL_CTX_set_TicketHint(w->ctx, (int)w->ticket_lifetime) != WOLFSSL_SUCCESS)
+        failed = "setting the ticket lifetime";
+    else if (w->max_version == 0x0304 && wolfSSL_CTX_set_num_tickets(w->ctx, 1) != WOLFSSL_SUCCESS)
+        failed = "setting the number of TLS 1.3 tickets";
+    if (failed) {
+        snprintf(err, errlen, "wolfSSL failed %s", failed);
+        wolfSSL_ERR_clear_error();
+        return POLYTLS_ERR_INTERNAL;
+    }
+    /* The age wolfSSL accepts a ticket at; this build (OPENSSL_EXTRA)
+       answers with the previous value, not a status. */
+    (void)wolfSSL_CTX_set_timeout(w->ctx, w->ticket_lifetime);
+    return POLYTLS_OK;
+}
+
+/* Client: the newest resumable session, serialised by wolfSSL. */
+static polytls_status wolf_session_export(void *conn, uint8_t **blob, size_t *len)
+{
+    wolf_conn *c = conn;
+    if (c->is_server || !c->w->resumption || !c->handshake_done) {
+        svc->set_error(c->core, c->is_server || !c->w->resumption
+                                    ? "no session to export: not a client with resumption on"
+                                    : "no session to export yet: the handshake has not completed");
+        return POLYTLS_ERR_WRONG_STATE;
+    }
+    WOLFSSL_SESSION *s = wolfSSL_get1_session(c->ssl);
+    unsigned int id_len = 0;
+    if (s)
+        (void)wolfSSL_SESSION_get_id(s, &id_len);
+    /* What this connection can hand out: TLS 1.3, only a ticket it read
+       (never the session it resumed or offered); TLS 1.2, a ticket it
+       read, else the ticket it resumed with (a wolfSSL 5.5 server sends no
+       new one then), else a session id of a server it offered nothing to
+       (the id of an offered session may be left over). */
+    bool tls13 = wolfSSL_version(c->ssl) == 0x0304;
+    bool resumed = wolfSSL_session_reused(c->ssl) == 1;
+    bool ticket = s && wolfSSL_SESSION_has_ticket(s) == 1;
+    bool usable = c->got_ticket && ticket;
+    if (!tls13 && !usable)
+        usable = (resumed && ticket) || (!c->session_set && id_len > 0);
+    if (!s || !usable) {
+        wolfSSL_SESSION_free(s);
+        wolfSSL_ERR_clear_error();
+        svc->set_error(c->core, tls13 ? "no session yet: the server has sent no NewSessionTicket so far"
+                                      : "the server gave neither a session ticket nor a session id");
+        return POLYTLS_ERR_WRONG_STATE;
+    }
+    int n = wolfSSL_i2d_SSL_SESSION(s, NULL);
+    uint8_t *buf = n > 0 ? malloc((size_t)n) : NULL;
+    unsigned char *p = buf;
+    int m = buf ? wolfSSL_i2d_SSL_SESSION(s, &p) : 0;
+    wolfSSL_SESSION_free(s);
+    wolfSSL_ERR_clear_error();
+    uint16_t version = 0;
+    if (buf && m == n && !wolf_session_bytes_ok(buf, (size_t)n, &version))
+        m = -1; /* a layout we would refuse to read back: say so now */
+    if (!buf || m != n) {
+        if (buf)
+            wolf_wipe(buf, (size_t)n);
+        free(buf);
+        svc->set_error(c->core, n > 0 && !buf ? "out of memory serialising the session"
+                                              : "wolfSSL could not serialise the session");
+        return n > 0 && !buf ? POLYTLS_ERR_NO_MEMORY : POLYTLS_ERR_INTERNAL;
+    }
+    *blob = buf;
+    *len = (size_t)n;
+    return POLYTLS_OK;
+}
+
+/* ------------------------------------------------------------------------ */
 /* Driver ops                                                                */
 /* ------------------------------------------------------------------------ */
 
@@ -496,6 +1008,10 @@ static polytls_status wolf_init(const polytls_core_services *services, polytls_d
 #ifdef HAVE_KEYING_MATERIAL
     info->capabilities |= POLYTLS_CAP_EXPORTER;
 #endif
+    /* Resumption needs the core's ticket keys. */
+    if (services->size >= offsetof(polytls_core_services, ticket_key) + sizeof services->ticket_key &&
+        services->ticket_key)
+        info->capabilities |= POLYTLS_CAP_RESUMPTION;
     /* Asynchronous client certificates need the core's coroutines. */
     if (services->coro_new && services->coro_resume && services->coro_yield && services->coro_free)
         info->capabilities |= POLYTLS_CAP_ASYNC_CLIENT_CERT;
@@ -551,7 +1067,7 @@ static polytls_status wolf_set_ca_names(WOLFSSL_CTX *ctx, const polytls_drv_conf
    the suites, the groups, no resumption; and for a client, verification
    and the certificate hook. NULL with err set on failure. */
 static WOLFSSL_CTX *wolf_new_ctx(bool is_server, uint16_t min_version, uint16_t max_version,
-                                 const char *suites, const int *groups, int n_groups,
+                                 const char *suites, const int *groups, int n_groups, bool resumption,
                                  char *err, size_t errlen)
 {
     WOLFSSL_METHOD *method;
@@ -583,10 +1099,14 @@ static WOLFSSL_CTX *wolf_new_ctx(bool is_server, uint16_t min_version, uint16_t 
     for (int i = 0; !failed && i < n_groups; i++)
         if (wolfSSL_CTX_UseSupportedCurve(ctx, (word16)groups[i]) != WOLFSSL_SUCCESS)
             failed = "setting the supported groups";
-    /* No resumption yet: no session cache, no tickets either way. */
+    /* Never a session cache (with resumption the tickets carry the
+       sessions: a session id alone must not resume); no tickets either way
+       unless resumption is on (wolf_ctx_resumption). */
     if (!failed) {
         wolfSSL_CTX_set_session_cache_mode(ctx, WOLFSSL_SESS_CACHE_OFF);
-        if (wolfSSL_CTX_NoTicketTLSv12(ctx) != WOLFSSL_SUCCESS)
+        if (resumption)
+            ; /* tickets stay on */
+        else if (wolfSSL_CTX_NoTicketTLSv12(ctx) != WOLFSSL_SUCCESS)
             failed = "turning TLS 1.2 session tickets off";
         /* TLS 1.3 tickets are issued by servers only (the call fails on a
            client context); unlike its neighbours it returns 0 on success. */
@@ -769,6 +1289,8 @@ static polytls_status wolf_ctx_init(const polytls_drv_config *cfg, void **out, c
     w->is_server = cfg->is_server;
     w->min_version = cfg->min_version;
     w->max_version = cfg->max_version;
+    w->has_verify_time = cfg->size >= offsetof(polytls_drv_config, verify_time) + sizeof cfg->verify_time &&
+                         cfg->has_verify_time;
     polytls_status st;
 
     /* ECDHE suites only, as every backend's clients and servers (DHE needs
@@ -791,11 +1313,19 @@ static polytls_status wolf_ctx_init(const polytls_drv_config *cfg, void **out, c
         wolf_ctx_fini(w);
         return POLYTLS_ERR_UNSUPPORTED;
     }
+    w->resumption = cfg->size >= offsetof(polytls_drv_config, ticket_lifetime) + sizeof cfg->ticket_lifetime &&
+                    cfg->resumption;
+    w->ticket_lifetime = cfg->ticket_lifetime ? cfg->ticket_lifetime : 7200;
     w->ctx = wolf_new_ctx(cfg->is_server, w->min_version, w->max_version, suites, groups, n_groups,
-                          err, errlen);
+                          w->resumption, err, errlen);
     if (!w->ctx) {
         wolf_ctx_fini(w);
         return POLYTLS_ERR_INTERNAL;
+    }
+    if (w->resumption && cfg->is_server) {
+        st = wolf_ctx_resumption(w, err, errlen);
+        if (st != POLYTLS_OK)
+            goto fail;
     }
     for (size_t i = 0; i < cfg->n_trust; i++) {
         if (cfg->trust[i].len > (size_t)LONG_MAX ||
@@ -863,6 +1393,7 @@ static void wolf_conn_fini(void *conn)
     }
     wolfSSL_free(c->ssl);
     free(c->verify_name);
+    free(c->hs_rec);
     free(c);
     wolfSSL_ERR_clear_error();
 }
@@ -939,6 +1470,8 @@ static polytls_status wolf_conn_init(void *ctx, polytls_core_conn *core, const p
         }
         if (st == POLYTLS_OK && cc->chain)
             st = wolf_use_chain(c, cc->chain);
+        if (st == POLYTLS_OK && w->resumption)
+            st = wolf_client_resumption(c, cc);
     }
     if (st != POLYTLS_OK) {
         wolf_conn_fini(c);
@@ -1119,6 +1652,8 @@ static polytls_status wolf_get_facts(void *conn, polytls_drv_facts *f)
         memcpy(f->alpn, proto, plen);
         f->alpn_len = plen;
     }
+    /* The handshake resumed a session (a ticket was accepted). */
+    f->resumed = wolfSSL_session_reused(c->ssl) == 1;
     wolfSSL_ERR_clear_error();
     return POLYTLS_OK;
 }
@@ -1172,6 +1707,7 @@ static const polytls_driver wolfssl_driver = {
 #ifdef HAVE_KEYING_MATERIAL
     .export_keying_material = wolf_export_keying_material,
 #endif
+    .session_export = wolf_session_export,
 };
 
 const polytls_driver *ptls_wolfssl_driver(void) { return &wolfssl_driver; }

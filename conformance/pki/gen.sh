@@ -13,6 +13,9 @@
 #   server-rsa          leaf, SAN DNS:rsa.test DNS:server.test, RSA 2048
 #   other               leaf, SAN DNS:other.test, P-256
 #   expired             leaf for server.test, valid 2020-01-01 .. 2021-01-01
+#   future              leaf for server.test, valid 2030-01-01 .. 2031-01-01
+#                       (inside the 10 years of root and inter: the verify
+#                       time tests set a time when the whole chain is valid)
 #   evil                self-signed leaf for server.test (unknown CA)
 #   client-ca1/-ca2     two independent client root CAs
 #   client1 / client2   client leaves under client-ca1 / client-ca2
@@ -177,8 +180,18 @@ CNF
     -extfile work/ext.cnf -extensions expired \
     -in work/expired.csr -out expired.pem 2>/dev/null
 
+# Not yet valid: same CA database, same profile, dates in the future.
+ec_key future.key
+"$OPENSSL" req -new -config work/ext.cnf -key future.key \
+    -subj "/O=polytls test/CN=server.test" -out work/future.csr
+"$OPENSSL" ca -batch -config work/ca.cnf -notext \
+    -startdate 20300101000000Z -enddate 20310101000000Z \
+    -extfile work/ext.cnf -extensions expired \
+    -in work/future.csr -out future.pem 2>/dev/null
+serial=$((serial + 1)) # `ca` used this one and the one before
+
 # Served chains: leaf + intermediate (the root is the trust anchor).
-for leaf in server-ec server-rsa other expired; do
+for leaf in server-ec server-rsa other expired future; do
     cat "$leaf.pem" inter.pem > "$leaf-chain.pem"
 done
 
@@ -203,7 +216,7 @@ ec_key stray.key
 "$OPENSSL" ec -in server-ec.key -outform DER -out server-ec.sec1.key.der 2>/dev/null
 "$OPENSSL" pkcs8 -topk8 -nocrypt -in stray.key -outform DER -out stray.key.der
 
-for c in root inter server-ec server-rsa other evil expired \
+for c in root inter server-ec server-rsa other evil expired future \
          client-ca1 client-ca2 client1 client2; do
     der "$c"
 done

@@ -153,7 +153,12 @@ typedef enum polytls_capability {
        the handshake's secrets are handed over as NSS key-log lines. */
     POLYTLS_CAP_KEYLOG = 1u << 8,
     /* polytls_conn_export_keying_material works (RFC 8446 7.5, RFC 5705). */
-    POLYTLS_CAP_EXPORTER = 1u << 9
+    POLYTLS_CAP_EXPORTER = 1u << 9,
+    /* Session resumption: polytls_client_set_resumption,
+       polytls_server_set_resumption, polytls_conn_get_session and
+       polytls_client_start_with_session work (TLS 1.3 tickets, TLS 1.2
+       session tickets). */
+    POLYTLS_CAP_RESUMPTION = 1u << 10
 } polytls_capability;
 
 /* Finds a backend by name ("openssl", "gnutls", "wolfssl"). NULL name: the
@@ -653,6 +658,110 @@ POLYTLS_API polytls_status polytls_conn_export_keying_material(polytls_conn *c, 
                                                                size_t label_len, const uint8_t *context,
                                                                size_t context_len, uint8_t *out,
                                                                size_t out_len);
+
+/* Verification time: judge the validity periods (notBefore/notAfter) of the
+ * peer's certificates as of unix_time (seconds since 1970-01-01 UTC)
+ * instead of the current time — for tests, and for validating at a chosen
+ * instant. Nothing else of the verification changes. unix_time must lie
+ * in 0..253402300799 (year 9999), else INVALID_ARGUMENT. A certificate not
+ * valid at that time fails the handshake with certificate_expired (45),
+ * BAD_TLS_DATA, on every backend. Before the first start (WRONG_STATE
+ * afterwards). */
+POLYTLS_API polytls_status polytls_client_set_verify_time(polytls_client *c, int64_t unix_time);
+POLYTLS_API polytls_status polytls_server_set_verify_time(polytls_server *s, int64_t unix_time);
+
+/* ------------------------------------------------------------------------ */
+/* Session resumption (POLYTLS_CAP_RESUMPTION)                               */
+/* ------------------------------------------------------------------------ */
+
+/* What a client needs to resume a session with a server: the backend's
+ * ticket, the host name, and the server's verified chain. Opaque,
+ * serialisable (polytls_session_serialize) so it can be stored and used by
+ * another process running the same backend (sharing the session key). Use each session for one
+ * connection: every connection hands out a fresh one. */
+typedef struct polytls_session polytls_session;
+
+/* Client: offer and accept session tickets (TLS 1.3 tickets, TLS 1.2
+ * RFC 5077 tickets and session ids). Off by default. UNSUPPORTED without
+ * POLYTLS_CAP_RESUMPTION when on is true; before the first start
+ * (WRONG_STATE afterwards); INVALID_ARGUMENT for NULL. */
+POLYTLS_API polytls_status polytls_client_set_resumption(polytls_client *c, bool on);
+/* Server: issue and accept session tickets. Off by default. Each full or
+ * resumed handshake issues one ticket (TLS 1.3: right after the handshake;
+ * TLS 1.2: in the handshake) valid for ticket_lifetime seconds (0: 7200;
+ * at most 604800). Tickets are encrypted with a key the server generates at
+ * its first start and keeps in memory only; there is no server-side
+ * session cache. A server that asks for client certificates cannot resume
+ * (the first start fails with INVALID_ARGUMENT): a resumed client presents
+ * no certificate for the verify callback to see. UNSUPPORTED without
+ * POLYTLS_CAP_RESUMPTION when on is true; before the first start
+ * (WRONG_STATE afterwards); INVALID_ARGUMENT for NULL or a lifetime over
+ * 604800. */
+POLYTLS_API polytls_status polytls_server_set_resumption(polytls_server *s, bool on,
+                                                         uint32_t ticket_lifetime);
+/* Server: replace the ticket key. Tickets issued before are refused from
+ * now on (those clients make a full handshake and get a new ticket). Call
+ * it regularly (e.g. daily): a ticket key that never changes lets whoever
+ * steals it decrypt every resumed session. Thread-safe; connections already
+ * running keep working. WRONG_STATE when resumption is off. */
+POLYTLS_API polytls_status polytls_server_rotate_ticket_key(polytls_server *s);
+
+/* Client: a session this connection's server would resume, as a new object
+ * the caller frees. TLS 1.3 servers send tickets after the handshake, so the
+ * session exists only once polytls_conn_data_from_wire has read one
+ * (usually with the server's first bytes after the handshake); TLS 1.2 ones
+ * during it. WRONG_STATE before that, on a server, or with resumption off;
+ * INVALIDATED once the connection failed or saw a fatal alert (sent or
+ * received: resumption data is never used after one). */
+POLYTLS_API polytls_status polytls_conn_get_session(polytls_conn *c, polytls_session **out);
+/* As polytls_client_start, offering session. The session must come from
+ * the same backend and the same server host name, and its chain's trust
+ * anchor must be in this client's trust store (INVALID_ARGUMENT otherwise,
+ * saying which); INVALIDATED when the session was invalidated (see
+ * polytls_session_invalidated); BAD_ENCODING when the backend cannot read
+ * it (e.g. written by another version of the library). When the server
+ * resumes, the verify callback still runs once, with the chain verified
+ * when the session was created, after the pins (if any) were checked
+ * against it; the backend checks nothing then. If the callback refuses (or
+ * the pins do not match), the connection fails after the resumed handshake
+ * completed: CALLBACK_FAILED (BAD_TLS_DATA for pins); the server gets the
+ * alert chosen with send_alert (or bad_certificate) when the backend has
+ * POLYTLS_CAP_ALERT_ANYTIME, otherwise the transport is closed with no
+ * alert. If the server declines, a full handshake runs as usual. The
+ * session is referenced, not consumed: free it as usual. */
+POLYTLS_API polytls_status polytls_client_start_with_session(polytls_client *client,
+                                                             polytls_session *session,
+                                                             const polytls_conn_callbacks *callbacks,
+                                                             void *user, polytls_conn **out);
+/* The handshake resumed a session (false before the handshake is done). */
+POLYTLS_API bool polytls_conn_resumed(const polytls_conn *c);
+
+/* The session as bytes. out NULL: *len receives the size needed. Otherwise
+ * cap must be at least that (INVALID_ARGUMENT). The bytes hold secrets
+ * (the resumption secret): store them like a private key. They are sealed
+ * with HMAC-SHA256 under the process's session key (see
+ * polytls_session_set_key), so bytes changed in storage are refused
+ * before any library parses them. INVALIDATED for an invalidated session. */
+POLYTLS_API polytls_status polytls_session_serialize(const polytls_session *s, uint8_t *out, size_t cap,
+                                                     size_t *len);
+/* Reads bytes written by polytls_session_serialize under the same session
+ * key. BAD_ENCODING for anything else, including bytes sealed with another
+ * key (the message says what). */
+POLYTLS_API polytls_status polytls_session_deserialize(const uint8_t *in, size_t len,
+                                                       polytls_session **out);
+/* The session was invalidated: the connection it came from (or that
+ * offered it) sent or received a fatal alert or failed. Copies serialised
+ * before that cannot be recalled; the server refuses their tickets too. */
+POLYTLS_API bool polytls_session_invalidated(const polytls_session *s);
+/* Frees (wipes) a session. NULL is ignored. */
+POLYTLS_API void polytls_session_free(polytls_session *s);
+/* The key that seals serialised sessions (32 bytes, copied). By default
+ * each process draws a random one at its first serialise/deserialise, so
+ * sessions stored by one process are refused by another; processes that
+ * share stored sessions set the same secret key, before using sessions.
+ * Thread-safe; sessions sealed under the previous key are refused
+ * afterwards. INVALID_ARGUMENT for NULL. */
+POLYTLS_API polytls_status polytls_session_set_key(const uint8_t key[32]);
 
 POLYTLS_API polytls_status polytls_server_start(polytls_server *server,
                                                 const polytls_conn_callbacks *callbacks, void *user,
