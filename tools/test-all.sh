@@ -67,6 +67,20 @@ echo "== exported symbols: only polytls_*"
 bad=$(nm -D --defined-only build-test/libpolytls.so | awk '{print $3}' | grep -v '^polytls_' | grep -v '^POLYTLS_0$' || true)
 if [ -n "$bad" ]; then echo "libpolytls.so exports non-polytls symbols:"; echo "$bad"; exit 1; fi
 
+# docs/conformance.md is generated from a conformance run on build-test; a
+# stale committed file, or any failing test in the run, fails CI.
+echo "== docs/conformance.md is current (tools/conformance-report.py --check)"
+if python3 tools/conformance-report.py build-test --check > "$logs/report" 2>&1; then
+  passed=$((passed + 1))
+  cat "$logs/report"
+else
+  cat "$logs/report"
+  failed=$((failed + 1))
+  echo "regenerate it: python3 tools/conformance-report.py build-test (and commit docs/conformance.md)"
+  echo "$passed passed, $failed failed"
+  exit 1
+fi
+
 echo "== the same suites under valgrind"
 # peers: valgrind would wrap the Python driver, not polytls; the suite
 # peers-valgrind (run in the plain stage above) puts polytls itself under valgrind.
