@@ -14,9 +14,11 @@
 typedef struct env {
     polytls_client *client;
     polytls_server *server;
+    polytls_session *session;  /* resume: the ticket every new client offers */
 } env;
 
 typedef struct pair {
+    env *e;
     polytls_conn *c, *s;
     bench_pipe c2s, s2c;
     size_t received;          /* application bytes the server got */
@@ -35,14 +37,19 @@ static void on_close(void *user, bool immediate) { (void)user, (void)immediate; 
 static const polytls_conn_callbacks client_cb = { sizeof client_cb, c_write, on_close, NULL, NULL };
 static const polytls_conn_callbacks server_cb = { sizeof server_cb, s_write, on_close, NULL, NULL };
 
+static void *pair_new(void *ep);
+static void handshake(void *pp);
+static size_t deliver(polytls_conn *to, bench_pipe *from);
+static void pair_free(void *pp);
+
 static void *env_new_on(const char *backend, const bench_cfg *cfg, const char **why)
 {
-    if (cfg->resume) {
-        *why = "n/a (polytls: not implemented, issue 8)";
-        return NULL;
-    }
     polytls_backend *b = NULL;
     check(polytls_backend_get(backend, &b), "backend");
+    if (cfg->resume && !(polytls_backend_capabilities(b) & POLYTLS_CAP_RESUMPTION)) {
+        *why = "n/a (backend has no POLYTLS_CAP_RESUMPTION)";
+        return NULL;
+    }
     if (cfg->low_memory && !(polytls_backend_capabilities(b) & POLYTLS_CAP_LOW_MEMORY)) {
         *why = "n/a (backend has no low-memory mode)";
         return NULL;
@@ -74,12 +81,23 @@ static void *env_new_on(const char *backend, const bench_cfg *cfg, const char **
         check(polytls_client_set_low_memory(e->client, true), "client low memory");
         check(polytls_server_set_low_memory(e->server, true), "server low memory");
     }
+    if (cfg->resume) {
+        check(polytls_server_set_resumption(e->server, true, 0), "server resumption");
+        check(polytls_client_set_resumption(e->client, true), "client resumption");
+        /* One full handshake; the client reads the ticket that follows it. */
+        pair *p = pair_new(e);
+        handshake(p);
+        deliver(p->c, &p->s2c);
+        check(polytls_conn_get_session(p->c, &e->session), "get_session after the first handshake");
+        pair_free(p);
+    }
     return e;
 }
 
 static void env_free(void *ep)
 {
     env *e = ep;
+    polytls_session_free(e->session);
     polytls_client_free(e->client);
     polytls_server_free(e->server);
     free(e);
@@ -91,8 +109,13 @@ static void *pair_new(void *ep)
     pair *p = calloc(1, sizeof *p);
     if (!p)
         bench_die("out of memory");
+    p->e = e;
     check(polytls_server_start(e->server, &server_cb, p, &p->s), "server_start");
-    check(polytls_client_start(e->client, &client_cb, p, &p->c), "client_start");
+    if (e->session)
+        check(polytls_client_start_with_session(e->client, e->session, &client_cb, p, &p->c),
+              "client_start_with_session");
+    else
+        check(polytls_client_start(e->client, &client_cb, p, &p->c), "client_start");
     return p;
 }
 
@@ -114,8 +137,11 @@ static void handshake(void *pp)
 {
     pair *p = pp;
     for (int i = 0; i < 16; i++) {
-        if (polytls_conn_handshake_done(p->c) && polytls_conn_handshake_done(p->s))
+        if (polytls_conn_handshake_done(p->c) && polytls_conn_handshake_done(p->s)) {
+            if (p->e->session && !(polytls_conn_resumed(p->c) && polytls_conn_resumed(p->s)))
+                bench_die("polytls: the session was not resumed");
             return;
+        }
         deliver(p->s, &p->c2s);
         deliver(p->c, &p->s2c);
     }
