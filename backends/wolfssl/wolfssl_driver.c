@@ -34,6 +34,7 @@
 #include <wolfssl/wolfcrypt/aes.h> /* AES-256-GCM for our session tickets */
 
 #include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -89,6 +90,15 @@ typedef struct wolf_ctx {
        ticket lifetime in seconds. */
     bool resumption;
     uint32_t ticket_lifetime;
+    /* Server: the last chain whose key wolfSSL_check_private_key accepted
+       (its svc->chain_identity), so a server serving one chain checks it
+       once, not on every connection (an ECC key check costs about as much
+       as a resumed handshake's own work). */
+    struct wolf_key_ok {
+        pthread_mutex_t lock;
+        uint8_t *id;
+        size_t id_len;
+    } *key_ok;
 } wolf_ctx;
 
 typedef struct wolf_conn {
@@ -200,11 +210,33 @@ static polytls_status wolf_use_chain(wolf_conn *c, const polytls_drv_chain *chai
         wolfSSL_ERR_clear_error();
         return POLYTLS_ERR_BAD_ENCODING;
     }
+    size_t id_len = 0;
+    uint8_t *id = svc->chain_identity(chain, &id_len);
+    struct wolf_key_ok *k = c->w->key_ok;
+    if (id && k) {
+        pthread_mutex_lock(&k->lock);
+        bool known = k->id && k->id_len == id_len && memcmp(k->id, id, id_len) == 0;
+        pthread_mutex_unlock(&k->lock);
+        if (known) {
+            free(id);
+            return POLYTLS_OK;
+        }
+    }
     if (wolfSSL_check_private_key(c->ssl) != WOLFSSL_SUCCESS) {
+        free(id);
         svc->set_error(c->core, "wolfSSL: the private key does not belong to the leaf certificate");
         wolfSSL_ERR_clear_error();
         return POLYTLS_ERR_KEY_MISMATCH;
     }
+    if (id && k) {
+        pthread_mutex_lock(&k->lock);
+        free(k->id);
+        k->id = id;
+        k->id_len = id_len;
+        id = NULL;
+        pthread_mutex_unlock(&k->lock);
+    }
+    free(id);
     return POLYTLS_OK;
 }
 
@@ -1032,6 +1064,11 @@ static void wolf_ctx_fini(void *ctx)
     free(w->anchor_x509);
     free(w->alpn_wire);
     free(w->alpn_csv);
+    if (w->key_ok) {
+        pthread_mutex_destroy(&w->key_ok->lock);
+        free(w->key_ok->id);
+        free(w->key_ok);
+    }
     free(w);
 }
 
@@ -1289,6 +1326,9 @@ static polytls_status wolf_ctx_init(const polytls_drv_config *cfg, void **out, c
     w->is_server = cfg->is_server;
     w->min_version = cfg->min_version;
     w->max_version = cfg->max_version;
+    w->key_ok = calloc(1, sizeof *w->key_ok);   /* no memory: no cache, every key is checked */
+    if (w->key_ok)
+        pthread_mutex_init(&w->key_ok->lock, NULL);
     w->has_verify_time = cfg->size >= offsetof(polytls_drv_config, verify_time) + sizeof cfg->verify_time &&
                          cfg->has_verify_time;
     polytls_status st;
