@@ -1368,10 +1368,13 @@ static polytls_status wolf_ctx_init(const polytls_drv_config *cfg, void **out, c
             goto fail;
     }
     for (size_t i = 0; i < cfg->n_trust; i++) {
-        if (cfg->trust[i].len > (size_t)LONG_MAX ||
-            wolfSSL_CTX_load_verify_buffer(w->ctx, cfg->trust[i].data, (long)cfg->trust[i].len,
-                                           WOLFSSL_FILETYPE_ASN1) != WOLFSSL_SUCCESS) {
-            snprintf(err, errlen, "wolfSSL refused trust anchor %zu", i);
+        int rc = cfg->trust[i].len > (size_t)LONG_MAX
+                     ? BAD_FUNC_ARG
+                     : wolfSSL_CTX_load_verify_buffer(w->ctx, cfg->trust[i].data, (long)cfg->trust[i].len,
+                                                      WOLFSSL_FILETYPE_ASN1);
+        if (rc != WOLFSSL_SUCCESS) {
+            char t[96];
+            snprintf(err, errlen, "wolfSSL refused trust anchor %zu: %s", i, wolf_error_text(rc, t, sizeof t));
             st = POLYTLS_ERR_BAD_ENCODING;
             goto fail;
         }
