@@ -79,13 +79,8 @@ static polytls_status adopt_session_chain(polytls_conn *c)
     polytls_certificate **certs = calloc(s->n_chain, sizeof *certs);
     if (!certs)
         return POLYTLS_ERR_NO_MEMORY;
-    for (size_t i = 0; i < s->n_chain; i++) {
-        polytls_status st = polytls_certificate_new(s->chain[i], s->chain_lens[i], NULL, 0, &certs[i]);
-        if (st != POLYTLS_OK) {
-            polytls_certificates_free(certs, i);
-            return st;
-        }
-    }
+    for (size_t i = 0; i < s->n_chain; i++)
+        certs[i] = polytls_certificate_ref(s->chain[i]);
     if (c->peer_chain)
         polytls_certificates_free(c->peer_chain, c->n_peer_chain);
     c->peer_chain = certs;
@@ -213,8 +208,9 @@ polytls_status ptls_resumption_check_offer(const ptls_endpoint *ep, const polytl
        if this client trusts the same anchor. */
     polytls_certificate *const *anchors = NULL;
     size_t n = ep->trust ? ptls_trust_store_certs(ep->trust, &anchors) : 0;
-    const uint8_t *root = s->chain[s->n_chain - 1];
-    size_t root_len = s->chain_lens[s->n_chain - 1];
+    const uint8_t *root = NULL;
+    size_t root_len = 0;
+    polytls_certificate_der(s->chain[s->n_chain - 1], &root, &root_len);
     for (size_t i = 0; i < n; i++) {
         const uint8_t *der;
         size_t len;

@@ -113,9 +113,8 @@ void polytls_session_free(polytls_session *s)
     free(s->backend);
     free(s->host);
     for (size_t i = 0; i < s->n_chain; i++)
-        free(s->chain[i]);
+        polytls_certificate_unref(s->chain[i]);
     free(s->chain);
-    free(s->chain_lens);
     if (s->blob)
         ptls_wipe(s->blob, s->blob_len);
     free(s->blob);
@@ -135,10 +134,7 @@ static polytls_session *session_alloc(size_t n_chain)
     atomic_init(&s->refs, 1);
     atomic_init(&s->parsed, NULL);
     s->chain = calloc(n_chain ? n_chain : 1, sizeof *s->chain);
-    s->chain_lens = calloc(n_chain ? n_chain : 1, sizeof *s->chain_lens);
-    if (!s->chain || !s->chain_lens) {
-        free(s->chain);
-        free(s->chain_lens);
+    if (!s->chain) {
         free(s);
         return NULL;
     }
@@ -165,7 +161,6 @@ polytls_status ptls_session_new(const char *backend, const char *host, bool host
     s->blob = blob;
     s->blob_len = blob_len;
     s->lineage = ptls_lineage_ref(lineage);
-    s->n_chain = n;
     s->backend = strdup(backend);
     s->host = strdup(host);
     s->host_is_ip = host_is_ip;
@@ -175,12 +170,8 @@ polytls_status ptls_session_new(const char *backend, const char *host, bool host
         size_t len;
         ok = polytls_certificate_der(chain[i], &der, &len) == POLYTLS_OK && len > 0 && len < (1u << 24);
         if (ok) {
-            s->chain[i] = malloc(len);
-            ok = s->chain[i] != NULL;
-            if (ok) {
-                memcpy(s->chain[i], der, len);
-                s->chain_lens[i] = len;
-            }
+            s->chain[i] = polytls_certificate_ref(chain[i]);
+            s->n_chain = i + 1;
         }
     }
     if (!ok) {
@@ -221,8 +212,12 @@ static size_t serialised_size(const polytls_session *s)
 {
     size_t n = sizeof MAGIC - 1 + 1 + 1 + strlen(s->backend) + 1 + 2 + strlen(s->host) + 1 + 4 + s->blob_len +
                SEAL_LEN;
-    for (size_t i = 0; i < s->n_chain; i++)
-        n += 3 + s->chain_lens[i];
+    for (size_t i = 0; i < s->n_chain; i++) {
+        const uint8_t *der;
+        size_t len = 0;
+        polytls_certificate_der(s->chain[i], &der, &len);
+        n += 3 + len;
+    }
     return n;
 }
 
@@ -262,9 +257,12 @@ polytls_status polytls_session_serialize(const polytls_session *s, uint8_t *out,
     p += hl;
     *p++ = (uint8_t)s->n_chain;
     for (size_t i = 0; i < s->n_chain; i++) {
-        p = put(p, s->chain_lens[i], 3);
-        memcpy(p, s->chain[i], s->chain_lens[i]);
-        p += s->chain_lens[i];
+        const uint8_t *der;
+        size_t len = 0;
+        polytls_certificate_der(s->chain[i], &der, &len);
+        p = put(p, len, 3);
+        memcpy(p, der, len);
+        p += len;
     }
     p = put(p, s->blob_len, 4);
     memcpy(p, s->blob, s->blob_len);
@@ -378,15 +376,8 @@ polytls_status polytls_session_deserialize(const uint8_t *in, size_t len, polytl
             if (polytls_certificate_new(der, cl, NULL, 0, &cert) != POLYTLS_OK) {
                 r.what = "a certificate of the chain does not parse";
             } else {
-                polytls_certificate_unref(cert);
-                s->chain[i] = malloc(cl);
-                if (!s->chain[i]) {
-                    r.what = "out of memory";
-                } else {
-                    memcpy(s->chain[i], der, cl);
-                    s->chain_lens[i] = cl;
-                    s->n_chain = i + 1;
-                }
+                s->chain[i] = cert;
+                s->n_chain = i + 1;
             }
         }
     }

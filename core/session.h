@@ -33,8 +33,8 @@ struct polytls_session {
     char *backend;                 /* driver name */
     char *host;                    /* the client's normalised server_hostname */
     bool host_is_ip;
-    uint8_t **chain;               /* the verified chain, leaf first, trust anchor last (DER) */
-    size_t *chain_lens;
+    polytls_certificate **chain;   /* the verified chain, leaf first, trust anchor last (referenced,
+                                      parsed once: every resumed connection shares them) */
     size_t n_chain;
     uint8_t *blob;                 /* the backend's serialised session */
     size_t blob_len;

@@ -85,15 +85,18 @@ void ptls_sha256_update(ptls_sha256 *s, const void *data, size_t len)
 void ptls_sha256_final(ptls_sha256 *s, uint8_t out[PTLS_SHA256_LEN])
 {
     uint64_t bits = s->total * 8;
-    uint8_t pad = 0x80;
-    ptls_sha256_update(s, &pad, 1);
-    pad = 0;
-    while (s->used != 56)
-        ptls_sha256_update(s, &pad, 1);
-    uint8_t len[8];
+    /* 0x80, zeros up to 56 bytes into a block, the length in bits. */
+    s->block[s->used++] = 0x80;
+    if (s->used > 56) {
+        memset(s->block + s->used, 0, 64 - s->used);
+        compress(s, s->block);
+        s->used = 0;
+    }
+    memset(s->block + s->used, 0, 56 - s->used);
     for (int i = 0; i < 8; i++)
-        len[i] = (uint8_t)(bits >> (56 - 8 * i));
-    ptls_sha256_update(s, len, 8);
+        s->block[56 + i] = (uint8_t)(bits >> (56 - 8 * i));
+    compress(s, s->block);
+    s->used = 0;
     for (int i = 0; i < 8; i++) {
         out[4 * i] = (uint8_t)(s->h[i] >> 24);
         out[4 * i + 1] = (uint8_t)(s->h[i] >> 16);
