@@ -11,7 +11,12 @@ polytls_status ptls_buf_reserve(ptls_buf *b, size_t n)
         return POLYTLS_OK;
     if (n > SIZE_MAX / 2 - b->len)
         return POLYTLS_ERR_NO_MEMORY;
-    size_t cap = b->cap ? b->cap : 256;
+    /* An empty buffer gets exactly what is asked (at least 256 bytes): a
+       queue that carries 1 KiB records then holds 1 KiB, not the next
+       power of two (idle heap per connection, docs/performance.md).
+       Growing a buffer that has bytes doubles it, so appends stay
+       amortised O(1). */
+    size_t cap = b->cap ? b->cap : (n > 256 ? n : 256);
     while (cap - b->len < n)
         cap *= 2;
     uint8_t *p = realloc(b->data, cap);

@@ -28,9 +28,26 @@
 void ptls_conn_set_error_v(polytls_conn *c, const char *fmt, va_list ap)
 {
     /* Through a copy: callers often fold the previous message into the new one. */
-    char tmp[sizeof c->error];
+    char tmp[PTLS_CONN_ERROR_LEN];
     vsnprintf(tmp, sizeof tmp, fmt, ap);
-    memcpy(c->error, tmp, sizeof tmp);
+    if (c->error == c->error_inline && tmp[0]) {
+        /* The first message: only now the connection needs the buffer. */
+        char *buf = malloc(PTLS_CONN_ERROR_LEN);
+        if (!buf) {
+            /* Out of memory: keep the start of the message. */
+            size_t n = strlen(tmp);
+            if (n > sizeof c->error_inline - 1)
+                n = sizeof c->error_inline - 1;
+            memcpy(c->error_inline, tmp, n);
+            c->error_inline[n] = '\0';
+            return;
+        }
+        c->error = buf;
+    }
+    if (c->error == c->error_inline)
+        c->error_inline[0] = '\0';   /* an empty message needs no buffer */
+    else
+        memcpy(c->error, tmp, sizeof tmp);
 }
 
 void ptls_conn_set_error(polytls_conn *c, const char *fmt, ...)
@@ -690,6 +707,8 @@ polytls_status ptls_conn_new(ptls_endpoint *ep, const polytls_conn_callbacks *cb
     memcpy(&c->cb, cb, n);
     c->cb.size = n;
     c->user = user;
+    c->error = c->error_inline;
+    c->verify_error = "";
     c->ep = ep;
     c->drv = ep->backend->drv;
     c->is_server = ep->is_server;
@@ -762,6 +781,9 @@ static void destroy(polytls_conn *c)
     if (c->peer_chain)
         polytls_certificates_free(c->peer_chain, c->n_peer_chain);
     free(c->server_name);
+    if (c->error != c->error_inline)
+        free(c->error);
+    free(c->verify_error_buf);
     ptls_buf_wipe_free(&c->wire_in);
     ptls_buf_free(&c->wire_out);
     ptls_buf_free(&c->wire_spare);

@@ -135,7 +135,12 @@ struct polytls_conn {
     size_t app_returned;
     ptls_buf early_app;            /* application data written before the handshake ended */
 
-    char error[512];
+    /* The connection's message (polytls_conn_error_message). Most
+       connections never fail, so the 512-byte buffer is allocated on the
+       first message; until then error points at error_inline (""), which
+       also holds a cut message if that allocation fails. Never NULL. */
+    char *error;
+    char error_inline[48];
 
     bool has_peer_alert;
     polytls_alert peer_alert_code;
@@ -154,7 +159,9 @@ struct polytls_conn {
     bool verify_done;
     bool verify_ok;
     bool verify_rejected_by_user;
-    char verify_error[256];        /* why the core itself refused the peer's chain (kept over the driver's words) */
+    const char *verify_error;      /* why the core itself refused the peer's chain (kept over the driver's words);
+                                      "" until the first refusal, then verify_error_buf. Never NULL. */
+    char *verify_error_buf;        /* PTLS_VERIFY_ERROR_LEN bytes, allocated on the first refusal */
     bool verify_alert_chosen;
     polytls_alert verify_alert;
 
@@ -206,6 +213,9 @@ polytls_status ptls_conn_fail(polytls_conn *c, polytls_status s, bool immediate,
     __attribute__((format(printf, 4, 5)));
 void ptls_conn_set_error(polytls_conn *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void ptls_conn_set_error_v(polytls_conn *c, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
+/* Sizes of the lazily allocated message buffers (error, verify_error). */
+#define PTLS_CONN_ERROR_LEN 512
+#define PTLS_VERIFY_ERROR_LEN 256
 /* Enter/leave a public call: leave frees the connection if a callback asked for it. */
 void ptls_conn_enter(polytls_conn *c);
 bool ptls_conn_leave(polytls_conn *c);   /* true when the connection was freed */

@@ -161,10 +161,20 @@ static bool chain_matches_a_pin(const ptls_endpoint *ep, polytls_certificate *co
 static void set_verify_error(polytls_core_conn *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void set_verify_error(polytls_core_conn *c, const char *fmt, ...)
 {
+    /* Allocated on the first refusal: most connections never need it. */
+    if (!c->verify_error_buf) {
+        c->verify_error_buf = malloc(PTLS_VERIFY_ERROR_LEN);
+        if (!c->verify_error_buf) {
+            /* Still non-empty: the core's own refusal is what gets reported. */
+            c->verify_error = "the peer's certificate was refused (out of memory for the reason)";
+            return;
+        }
+    }
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(c->verify_error, sizeof c->verify_error, fmt, ap);
+    vsnprintf(c->verify_error_buf, PTLS_VERIFY_ERROR_LEN, fmt, ap);
     va_end(ap);
+    c->verify_error = c->verify_error_buf;
 }
 
 static bool chain_valid_at(polytls_core_conn *c, polytls_certificate *const *chain, size_t n, int64_t t)
@@ -232,7 +242,7 @@ static bool svc_verify(polytls_core_conn *c, const polytls_drv_blob *chain, size
        subjectAltName matches: dNSName with at most a whole left-most "*"
        label, or iPAddress for an IP literal. */
     if (!c->is_server && n && !peer_matches_hostname(c->ep, certs[0])) {
-        snprintf(c->verify_error, sizeof c->verify_error,
+        set_verify_error(c,
                  "the server's certificate does not match %s \"%s\" (no subjectAltName %s matches it)",
                  c->ep->host_is_ip ? "the IP address" : "the host name", c->ep->hostname,
                  c->ep->host_is_ip ? "iPAddress" : "dNSName");
@@ -241,7 +251,7 @@ static bool svc_verify(polytls_core_conn *c, const polytls_drv_blob *chain, size
     }
 
     if (c->ep->n_pins && !chain_matches_a_pin(c->ep, certs, n)) {
-        snprintf(c->verify_error, sizeof c->verify_error,
+        set_verify_error(c,
                  "no certificate of the peer's chain matches any of the %zu pinned public keys "
                  "(SHA-256 of the SubjectPublicKeyInfo)", c->ep->n_pins);
         ptls_conn_set_error(c, "%s", c->verify_error);
