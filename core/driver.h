@@ -253,6 +253,13 @@ typedef struct polytls_core_services {
        ticket_key(c, true, ...) at conn_init and hands that key over. */
     bool (*ticket_key)(polytls_core_conn *c, bool encrypt, uint8_t name[16], uint8_t *key,
                        size_t key_len);
+
+    /* Wire input not yet handed over by io_recv, in bytes (check size
+       covers it). After a read that returned a record's plaintext, a
+       driver whose library holds no unprocessed bytes of its own can stop
+       when this is 0: one more read could only answer "try again", and
+       costs a failing library call per record (bench/, issue 9). */
+    size_t (*io_pending)(polytls_core_conn *c);
 } polytls_core_services;
 
 /* ------------------------------------------------------------------------ */

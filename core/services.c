@@ -79,6 +79,13 @@ static size_t svc_io_recv(polytls_core_conn *c, uint8_t *buf, size_t cap)
     return n;
 }
 
+/* Input the library has not been handed yet: what is left of the caller's
+   bytes (established connections read them in place) plus wire_in. */
+static size_t svc_io_pending(polytls_core_conn *c)
+{
+    return c->wire_in.len + c->borrowed_len;
+}
+
 static polytls_status svc_io_send(polytls_core_conn *c, const uint8_t *data, size_t len)
 {
     if (c->wire_closed)
@@ -434,4 +441,5 @@ const polytls_core_services ptls_services = {
     .keylog = svc_keylog,
     .chain_identity = svc_chain_identity,
     .ticket_key = ptls_svc_ticket_key,
+    .io_pending = svc_io_pending,
 };

@@ -1690,6 +1690,15 @@ static bool refuse_renegotiation(gtls_conn *c)
    library version ever returns it without progress. */
 #define GTLS_MAX_SPINS 4096
 
+/* Whether the core still buffers input for the library (always "yes" with
+   a core that predates io_pending: read until the library says so). */
+static bool input_left(polytls_core_conn *core)
+{
+    if (svc->size < offsetof(polytls_core_services, io_pending) + sizeof svc->io_pending || !svc->io_pending)
+        return true;
+    return svc->io_pending(core) != 0;
+}
+
 static polytls_drv_rc read_records(gtls_conn *c)
 {
     unsigned spins = 0;
@@ -1703,6 +1712,11 @@ static polytls_drv_rc read_records(gtls_conn *c)
         ssize_t r = gnutls_record_recv(c->s, buf, 16384);
         if (r > 0) {
             svc->app_commit(c->core, (size_t)r);
+            /* GnuTLS pulls a record's header, then exactly its body: with
+               nothing left in the core and no plaintext pending, the next
+               gnutls_record_recv could only answer GNUTLS_E_AGAIN. */
+            if (!input_left(c->core) && gnutls_record_check_pending(c->s) == 0)
+                return POLYTLS_DRV_AGAIN;
             continue;
         }
         svc->app_commit(c->core, 0);

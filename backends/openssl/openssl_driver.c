@@ -1340,6 +1340,15 @@ static polytls_drv_rc failure(ossl_conn *c, const char *what, int ssl_err)
     return POLYTLS_DRV_FAILED;
 }
 
+/* Whether the core still buffers input for the library (always "yes" with
+   a core that predates io_pending: read until the library says so). */
+static bool input_left(polytls_core_conn *core)
+{
+    if (svc->size < offsetof(polytls_core_services, io_pending) + sizeof svc->io_pending || !svc->io_pending)
+        return true;
+    return svc->io_pending(core) != 0;
+}
+
 static polytls_drv_rc ossl_advance(void *conn, bool *handshake_done)
 {
     ossl_conn *c = conn;
@@ -1372,8 +1381,14 @@ static polytls_drv_rc ossl_advance(void *conn, bool *handshake_done)
         size_t got = 0;
         int r = SSL_read_ex(c->ssl, p, 16384, &got);
         svc->app_commit(c->core, r == 1 ? got : 0);
-        if (r == 1)
+        if (r == 1) {
+            /* Nothing buffered here or in libssl (no read-ahead: it reads a
+               record's exact length): the next SSL_read_ex could only
+               want more input. */
+            if (!input_left(c->core) && !SSL_has_pending(c->ssl))
+                return POLYTLS_DRV_AGAIN;
             continue;
+        }
         /* SSL_get_error answers WANT_READ or ZERO_RETURN only when the
            error queue is empty (it peeks the queue first), so the queue
            needs no clearing here: one peek less per record. */

@@ -35,6 +35,7 @@
 
 #include <limits.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -600,6 +601,16 @@ static void wolf_wipe(void *p, size_t n)
         *v++ = 0;
 }
 
+/* The length wolfSSL gives us to encrypt: its internal ticket, the same for
+ * every ticket of a wolfSSL build (0: this process encrypted none yet, so no
+ * ticket of ours exists: the keys live in memory only). wolfSSL 5.5.4 lets
+ * a ticket's length field claim up to the ticket's size minus 34, which puts
+ * the MAC field partly or wholly past the end of its buffer (found by the
+ * server_wire_resume fuzz target); it does refuse tickets shorter than this
+ * length + 66, so a ticket whose length field equals it has its whole MAC
+ * field in bounds. */
+static atomic_int wolf_ticket_plain_len;
+
 static int wolf_ticket_cb(WOLFSSL *ssl, unsigned char name[WOLFSSL_TICKET_NAME_SZ],
                           unsigned char iv[WOLFSSL_TICKET_IV_SZ], unsigned char mac[WOLFSSL_TICKET_MAC_SZ],
                           int enc, unsigned char *ticket, int in_len, int *out_len, void *arg)
@@ -616,12 +627,15 @@ static int wolf_ticket_cb(WOLFSSL *ssl, unsigned char name[WOLFSSL_TICKET_NAME_S
             wolf_wipe(key, sizeof key);
             return WOLFSSL_TICKET_RET_FATAL;
         }
+        atomic_store(&wolf_ticket_plain_len, in_len);
     } else {
         /* psk_dhe_ke only: wolfSSL 5.5 resumes with psk_ke (no forward
            secrecy) for a client that offers only that, and has no switch
            against it, so such a client's ticket is refused here. */
         if (tls13 && !c->ch_psk_dhe)
             return WOLFSSL_TICKET_RET_REJECT;
+        if (in_len != atomic_load(&wolf_ticket_plain_len))
+            return WOLFSSL_TICKET_RET_REJECT; /* not ours, and mac may be out of bounds */
         if (!svc->ticket_key(c->core, false, name, key, sizeof key)) {
             wolf_wipe(key, sizeof key);
             return WOLFSSL_TICKET_RET_REJECT;
@@ -1556,6 +1570,15 @@ static bool wolf_run_handshake(wolf_conn *c, bool *no_memory)
     return true;
 }
 
+/* Whether the core still buffers input for the library (always "yes" with
+   a core that predates io_pending: read until the library says so). */
+static bool input_left(polytls_core_conn *core)
+{
+    if (svc->size < offsetof(polytls_core_services, io_pending) + sizeof svc->io_pending || !svc->io_pending)
+        return true;
+    return svc->io_pending(core) != 0;
+}
+
 /* Reads every record available after the handshake. */
 static polytls_drv_rc wolf_read_all(wolf_conn *c)
 {
@@ -1569,6 +1592,12 @@ static polytls_drv_rc wolf_read_all(wolf_conn *c)
         svc->app_commit(c->core, n > 0 ? (size_t)n : 0);
         if (n > 0) {
             wolf_report_alert(c); /* a warning read along the way */
+            /* wolf_io_recv hands over one record at a time: with no
+               input left anywhere and no plaintext pending, the next
+               wolfSSL_read could only want more input. */
+            if (!input_left(c->core) && c->la_off >= c->la_len && c->rec_left == 0 && c->rec_hdr_len == 0 &&
+                wolfSSL_pending(c->ssl) == 0)
+                return POLYTLS_DRV_AGAIN;
             continue;
         }
         int err = wolfSSL_get_error(c->ssl, n);
