@@ -333,6 +333,68 @@ def server_side(args, pki):
         report(False, name, repr(e))
     srv.close(tag + " (client certificate)")
 
+    # --- session resumption: tickets from a polytls server, offered again by
+    # openssl s_client (-sess_out / -sess_in), gnutls-cli --resume and Python.
+    srv = PolytlsServer(args, sni_args[:4] + ["--resumption"])
+    if srv.port is None:
+        report(False, tag + " --resumption starts", short(srv.close(tag)))
+        return
+    port = srv.port
+    with tempfile.TemporaryDirectory(prefix="polytls-peers-") as tmp:
+        for vflag, version in (("-tls1_3", "TLSv1.3"), ("-tls1_2", "TLSv1.2")):
+            name = "%s --resumption <- openssl s_client %s: session resumed" % (tag, version)
+            if not have("openssl"):
+                skip(name, "openssl is not installed")
+                continue
+            sess = os.path.join(tmp, "session-%s.pem" % version)
+            base = ["openssl", "s_client", "-connect", "127.0.0.1:%d" % port, "-servername", "server.test",
+                    "-CAfile", root, "-verify_return_error", vflag, "-ign_eof"]
+            rc1, out1, err1 = run(base + ["-sess_out", sess], REQUEST)
+            rc2, out2, err2 = run(base + ["-sess_in", sess], REQUEST)
+            report(b"New, " + version.encode() in out1 and b"Reused, " + version.encode() in out2 and
+                   b"resumed=yes" in out2 and b"resumed=no" in out1, name,
+                   "first: rc %s %s\nsecond: rc %s %s %s" % (rc1, short(out1, 600), rc2, short(out2, 600),
+                                                            short(err2)))
+        name = tag + " --resumption <- gnutls-cli --resume: session resumed"
+        if have("gnutls-cli"):
+            rc, out, err = run(["gnutls-cli", "--x509cafile", root, "--sni-hostname", "server.test",
+                                "--verify-hostname", "server.test", "--port", str(port), "--resume",
+                                "127.0.0.1"], b"")   # no --logfile: the verdict is an informational line
+            report(b"This is a resumed session" in out + err, name,
+                   "rc %s out %s err %s" % (rc, short(out), short(err)))
+        else:
+            skip(name, "gnutls-cli is not installed")
+        for version in (ssl.TLSVersion.TLSv1_3, ssl.TLSVersion.TLSv1_2):
+            name = "%s --resumption <- python ssl %s: session resumed" % (tag, version.name)
+            try:
+                ctx = ssl.create_default_context(cafile=root)
+                ctx.minimum_version = ctx.maximum_version = version
+                session, data = None, []
+                for _ in range(2):
+                    with socket.create_connection(("127.0.0.1", port), timeout=10) as raw:
+                        with ctx.wrap_socket(raw, server_hostname="server.test", session=session) as tls:
+                            tls.sendall(REQUEST)
+                            got = b""
+                            while True:
+                                chunk = tls.recv(4096)
+                                if not chunk:
+                                    break
+                                got += chunk
+                            data.append((tls.session_reused, got))
+                            session = tls.session
+                            # OpenSSL marks a session not resumable when its
+                            # SSL is freed without SSL_shutdown (openssl#4720):
+                            # answer the server's close_notify first.
+                            try:
+                                tls.unwrap()
+                            except (ssl.SSLError, OSError):
+                                pass
+                report(not data[0][0] and data[1][0] and b"resumed=yes" in data[1][1], name,
+                       "reused %r / %r, second response %s" % (data[0][0], data[1][0], short(data[1][1])))
+            except Exception as e:  # noqa: BLE001
+                report(False, name, repr(e))
+    srv.close(tag + " (resumption)")
+
     # --- echo mode, --once, IPv6 loopback: polytls client to polytls server
     # (same backend), 200 kB through both poll loops and back.
     bind = "::1" if socket.has_ipv6 and ipv6_loopback() else "127.0.0.1"
@@ -553,6 +615,14 @@ def client_side(args, pki):
                 for flag, want in (("--tls1.2", b"protocol=TLS1.2"), ("--tls1.3", b"protocol=TLS1.3")):
                     rc, out, err = go(["--servername", "server.test", flag])
                     report(rc == 0 and want in err and b" 200 " in out, tag + ": " + flag + " forced",
+                           "rc %s out %s err %s" % (rc, short(out, 400), short(err)))
+                # Resumption: the session of a first connection (a TLS 1.3
+                # ticket read with the response, a TLS 1.2 ticket or id)
+                # offered on a second one, which the peer resumes.
+                for flag in ("--tls1.2", "--tls1.3"):
+                    rc, out, err = go(["--servername", "server.test", flag, "--reconnect"])
+                    report(rc == 0 and b"reconnected: session resumed" in err and b" 200 " in out,
+                           tag + ": " + flag + " session resumed on reconnection",
                            "rc %s out %s err %s" % (rc, short(out, 400), short(err)))
             finally:
                 rc, out, err = stop(proc)

@@ -122,16 +122,18 @@ static void usage(FILE *f)
             "  --tls1.2 | --tls1.3 only this TLS version (default: both)\n"
             "  --close-on-eof      send close_notify when stdin ends (default: wait for the server)\n"
             "  --timeout SEC       give up after SEC seconds without traffic (default 30; 0 = never)\n"
+            "  --reconnect         then connect once more, offering the first connection's session\n"
+            "                      (no data; exit status 3 if the server did not resume it)\n"
             "  -v, --verbose       report the negotiated parameters on stderr\n");
 }
 
 enum { OPT_BACKEND = 256, OPT_CAFILE, OPT_SERVERNAME, OPT_ALPN, OPT_CERT, OPT_KEY, OPT_TLS12,
-       OPT_TLS13, OPT_CLOSE_ON_EOF, OPT_TIMEOUT };
+       OPT_TLS13, OPT_CLOSE_ON_EOF, OPT_TIMEOUT, OPT_RECONNECT };
 
 typedef struct client_opts {
     const char *backend, *cafile, *servername, *alpn, *cert, *key;
     uint16_t vmin, vmax;
-    bool close_on_eof, verbose;
+    bool close_on_eof, verbose, reconnect;
     long timeout_s;
     char host[256], port[16];
 } client_opts;
@@ -149,6 +151,7 @@ static int parse_options(int argc, char **argv, client_opts *o)
         { "tls1.3", no_argument, NULL, OPT_TLS13 },
         { "close-on-eof", no_argument, NULL, OPT_CLOSE_ON_EOF },
         { "timeout", required_argument, NULL, OPT_TIMEOUT },
+        { "reconnect", no_argument, NULL, OPT_RECONNECT },
         { "verbose", no_argument, NULL, 'v' },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
@@ -171,6 +174,7 @@ static int parse_options(int argc, char **argv, client_opts *o)
         case OPT_TLS12: v12 = true; break;
         case OPT_TLS13: v13 = true; break;
         case OPT_CLOSE_ON_EOF: o->close_on_eof = true; break;
+        case OPT_RECONNECT: o->reconnect = true; break;
         case OPT_TIMEOUT:
             if (cli_parse_number(optarg, 0, 86400, &o->timeout_s) != 0) {
                 cli_error(prog, "--timeout takes 0..86400 seconds");
@@ -245,6 +249,8 @@ static int make_client(const client_opts *o, polytls_client **out)
         goto out;
     }
     st = polytls_client_set_versions(client, o->vmin, o->vmax);
+    if (st == POLYTLS_OK && o->reconnect)
+        st = polytls_client_set_resumption(client, true);
     if (st == POLYTLS_OK && cli_keylog_client(prog, client) != 0)
         goto out;
     if (st == POLYTLS_OK && o->alpn) {
@@ -295,19 +301,29 @@ static int write_stdout(const uint8_t *p, size_t n)
     return 0;
 }
 
-static int run(const client_opts *o, polytls_client *client, int sock)
+/* One connection. offer: a session to offer (the reconnection), which also
+   means "no data: finish right after the handshake". keep: where to store
+   the session the server gave (the first connection of --reconnect). */
+static int run(const client_opts *o, polytls_client *client, int sock, polytls_session *offer,
+               polytls_session **keep, bool *resumed)
 {
     client_state s = { .verbose = o->verbose };
     polytls_conn_callbacks cb = { .size = sizeof cb, .write_to_wire = on_write,
                                   .wire_close = on_wire_close, .handshake_done = on_handshake_done };
     polytls_conn *conn = NULL;
-    polytls_status st = polytls_client_start(client, &cb, &s, &conn);
+    polytls_status st = offer ? polytls_client_start_with_session(client, offer, &cb, &s, &conn)
+                              : polytls_client_start(client, &cb, &s, &conn);
     if (st != POLYTLS_OK) {
         cli_error(prog, "start: %s: %s", polytls_status_name(st), polytls_last_error_message());
         return 1;
     }
     int rc = -1; /* -1 = still running */
-    bool stdin_eof = false, sock_eof = false, finished = false, write_shut = false;
+    bool stdin_eof = offer != NULL, sock_eof = false, finished = false, write_shut = false;
+    if (offer) {
+        /* Recorded now, sent once the handshake is done. */
+        polytls_conn_application_finished(conn);
+        finished = true;
+    }
     int64_t idle_ms = o->timeout_s * 1000, last = cli_now_ms();
 
     while (rc < 0) {
@@ -385,6 +401,13 @@ static int run(const client_opts *o, polytls_client *client, int sock)
                 continue;
             if (n <= 0) {
                 sock_eof = true;
+                /* --reconnect's second connection only checks the
+                   resumption: a server closing without close_notify after
+                   ours (nginx does) costs it no data. */
+                if (offer && polytls_conn_handshake_done(conn) && finished) {
+                    rc = 0;
+                    break;
+                }
                 if (!polytls_conn_invalidated(conn)) {
                     st = polytls_conn_eof_from_wire(conn);
                     if (st != POLYTLS_OK) {
@@ -441,6 +464,16 @@ static int run(const client_opts *o, polytls_client *client, int sock)
         cli_error(prog, "the connection ended before the handshake finished");
         rc = 1;
     }
+    if (resumed)
+        *resumed = polytls_conn_resumed(conn);
+    if (rc == 0 && keep) {
+        st = polytls_conn_get_session(conn, keep);
+        if (st != POLYTLS_OK) {
+            cli_error(prog, "--reconnect: no session to offer: %s: %s", polytls_status_name(st),
+                      polytls_last_error_message());
+            rc = 1;
+        }
+    }
     polytls_conn_free(conn);
     cli_queue_free(&s.out);
     return rc;
@@ -467,8 +500,24 @@ int cli_client_main(int argc, char **argv)
         polytls_client_free(client);
         return 1;
     }
-    rc = run(&o, client, sock);
+    polytls_session *session = NULL;
+    rc = run(&o, client, sock, NULL, o.reconnect ? &session : NULL, NULL);
     close(sock);
+    if (rc == 0 && session) {
+        /* Like `openssl s_client -reconnect`: the same server once more. */
+        sock = cli_connect(prog, o.host, o.port, o.timeout_s > 0 ? (int)(o.timeout_s * 1000) : 30000);
+        bool resumed = false;
+        rc = sock < 0 ? 1 : run(&o, client, sock, session, NULL, &resumed);
+        if (sock >= 0)
+            close(sock);
+        if (rc == 0) {
+            fprintf(stderr, "polytls client: reconnected: session %s\n",
+                    resumed ? "resumed" : "NOT resumed (full handshake)");
+            if (!resumed)
+                rc = 3;
+        }
+    }
+    polytls_session_free(session);
     polytls_client_free(client);
     return rc;
 }

@@ -41,7 +41,7 @@ typedef struct server_opts {
     const char *certs[MAX_CHAINS], *keys[MAX_CHAINS];
     size_t n_certs, n_keys;
     long port, timeout_s;
-    bool require_client_cert, echo, once, verbose;
+    bool require_client_cert, echo, once, verbose, resumption;
     uint16_t vmin, vmax;
 } server_opts;
 
@@ -87,10 +87,11 @@ static void describe(polytls_conn *conn, char *buf, size_t cap)
     polytls_conn_server_name(conn, &sni);
     polytls_conn_alpn(conn, &alpn, &alpn_len);
     polytls_conn_peer_chain(conn, &chain, &n);
-    snprintf(buf, cap, "backend=%s protocol=%s cipher=%s sni=%s alpn=%.*s client-cert=%s",
+    snprintf(buf, cap, "backend=%s protocol=%s cipher=%s sni=%s alpn=%.*s client-cert=%s resumed=%s",
              polytls_backend_name(polytls_conn_backend(conn)), cli_version_name(v),
              cipher ? cipher : "?", sni ? sni : "(none)", alpn_len ? (int)alpn_len : 6,
-             alpn_len ? (const char *)alpn : "(none)", n ? "yes" : "no");
+             alpn_len ? (const char *)alpn : "(none)", n ? "yes" : "no",
+             polytls_conn_resumed(conn) ? "yes" : "no");
 }
 
 static void on_handshake_done(void *user, polytls_conn *conn)
@@ -298,6 +299,8 @@ static int make_server(const server_opts *o, polytls_server **out)
     st = polytls_server_new(backend, certs, NULL, 0, &server);
     if (st == POLYTLS_OK)
         st = polytls_server_set_versions(server, o->vmin, o->vmax);
+    if (st == POLYTLS_OK && o->resumption)
+        st = polytls_server_set_resumption(server, true, 0);
     if (st == POLYTLS_OK && cli_keylog_server(prog, server) != 0)
         goto out;
     if (st == POLYTLS_OK && o->client_ca) {
@@ -345,13 +348,14 @@ static void usage(FILE *f)
             "  --tls1.2 | --tls1.3 only this TLS version (default: both)\n"
             "  --echo              echo what each client sends (default: an HTTP/1.1 200 response)\n"
             "  --once              exit after the first connection ends\n"
+            "  --resumption        issue session tickets and resume sessions (not with --client-ca)\n"
             "  --timeout SEC       drop a connection idle for SEC seconds (default 30)\n"
             "  -v, --verbose       log each connection's parameters on stderr\n"
             "Prints \"listening on ADDR port N\" on stdout once ready.\n");
 }
 
 enum { OPT_BACKEND = 256, OPT_PORT, OPT_BIND, OPT_CERT, OPT_KEY, OPT_CLIENT_CA, OPT_REQUIRE,
-       OPT_ALPN, OPT_TLS12, OPT_TLS13, OPT_ECHO, OPT_ONCE, OPT_TIMEOUT };
+       OPT_ALPN, OPT_TLS12, OPT_TLS13, OPT_ECHO, OPT_ONCE, OPT_TIMEOUT, OPT_RESUMPTION };
 
 static int parse_options(int argc, char **argv, server_opts *o)
 {
@@ -368,6 +372,7 @@ static int parse_options(int argc, char **argv, server_opts *o)
         { "tls1.3", no_argument, NULL, OPT_TLS13 },
         { "echo", no_argument, NULL, OPT_ECHO },
         { "once", no_argument, NULL, OPT_ONCE },
+        { "resumption", no_argument, NULL, OPT_RESUMPTION },
         { "timeout", required_argument, NULL, OPT_TIMEOUT },
         { "verbose", no_argument, NULL, 'v' },
         { "help", no_argument, NULL, 'h' },
@@ -392,6 +397,7 @@ static int parse_options(int argc, char **argv, server_opts *o)
         case OPT_TLS13: v13 = true; break;
         case OPT_ECHO: o->echo = true; break;
         case OPT_ONCE: o->once = true; break;
+        case OPT_RESUMPTION: o->resumption = true; break;
         case 'v': o->verbose = true; break;
         case OPT_CERT:
             if (o->n_certs == MAX_CHAINS) {
