@@ -29,6 +29,54 @@ static void once_leaf_first(void **state)
     }
 }
 
+/* One client meeting several servers in turn, the same chain again and a
+   chain that fails in between: every verification sees the chain of its
+   own connection (drivers cache what their library parsed per client or
+   server; a cache must never hand one connection another's chain or
+   verdict). */
+static void same_client_many_chains(void **state)
+{
+    (void)state;
+    static const char *const leaves[] = {"server-ec", "server-rsa", "server-ec", "other", "server-rsa",
+                                         "server-ec"};
+    polytls_trust_store *ts = cf_load_trust("root.pem");
+    polytls_client *client = NULL;
+    cf_assert_status(polytls_client_new(cf_backend, "server.test", ts, NULL, &client), POLYTLS_OK);
+    polytls_trust_store_unref(ts);
+    for (size_t i = 0; i < sizeof leaves / sizeof leaves[0]; i++) {
+        cf_certs chain = cf_load_chain(leaves[i]);
+        polytls_server_certificates *sc = NULL;
+        cf_assert_status(polytls_server_chain_new(chain.v, chain.n, &sc), POLYTLS_OK);
+        cf_certs_free(&chain);
+        polytls_server *server = NULL;
+        cf_assert_status(polytls_server_new(cf_backend, sc, NULL, 0, &server), POLYTLS_OK);
+        polytls_server_certificates_unref(sc);
+        cf_pair p;
+        cf_pair_init(&p);
+        cf_assert_status(cf_start_server(&p, server), POLYTLS_OK);
+        cf_assert_status(cf_start_client(&p, client), POLYTLS_OK);
+        cf_pump(&p);
+        cf_side *c = CF_C(&p);
+        bool mismatch = strcmp(leaves[i], "other") == 0;   /* other.test: not server.test */
+        assert_int_equal(polytls_conn_handshake_done(c->conn), !mismatch);
+        if (mismatch) {
+            assert_int_equal(c->verify_calls, 0);
+            assert_true(polytls_conn_invalidated(c->conn));
+        } else {
+            assert_int_equal(c->verify_calls, 1);
+            assert_int_equal(c->verify_n, 3);
+            cf_assert_der_is(c->verify_der[0], c->verify_der_len[0], leaves[i]);
+            cf_assert_der_is(c->verify_der[1], c->verify_der_len[1], "inter");
+            cf_assert_der_is(c->verify_der[2], c->verify_der_len[2], "root");
+        }
+        p.server = NULL;   /* the endpoints are this test's */
+        p.client = NULL;
+        cf_pair_free(&p);
+        polytls_server_free(server);
+    }
+    polytls_client_free(client);
+}
+
 /* A refusal: CALLBACK_FAILED, invalidated, an alert reaches the server. */
 static void reject(void **state)
 {
@@ -328,5 +376,6 @@ static const struct CMUnitTest tests[] = {
     CF_TEST(hostname_case, "verify.hostname_case"),
     CF_TEST(no_callback, "verify.no_callback"),
     CF_TEST(short_callbacks_table, "verify.short_callbacks_table"),
+    CF_TEST(same_client_many_chains, "verify.same_client_many_chains"),
 };
 CF_GROUP(cf_group_verify, "verify", tests);
