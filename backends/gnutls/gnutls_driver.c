@@ -1391,6 +1391,59 @@ static bool same_bytes(const uint8_t *a, const uint8_t *b, size_t n)
     return d == 0;
 }
 
+/* Stored session bytes, checked once per polytls_session (session_parse):
+   the digest costs as much as a tenth of a resumed handshake. */
+typedef struct gtls_parsed_session {
+    size_t len;
+    uint8_t data[]; /* GnuTLS's session data, digest checked and removed */
+} gtls_parsed_session;
+
+/* Returns NULL with why, or the bytes GnuTLS is given. */
+static const char *check_session_bytes(const uint8_t *in, size_t len, size_t *data_len, polytls_status *st)
+{
+    *st = POLYTLS_ERR_BAD_ENCODING;
+    if (len <= GTLS_SESSION_DIGEST_LEN || len > UINT32_MAX)
+        return "the bytes are too short or too long for a GnuTLS session";
+    *data_len = len - GTLS_SESSION_DIGEST_LEN;
+    uint8_t md[GTLS_SESSION_DIGEST_LEN];
+    if (gnutls_hash_fast(GNUTLS_DIG_SHA256, in, *data_len, md) < 0) {
+        *st = POLYTLS_ERR_INTERNAL;
+        return "SHA-256 failed";
+    }
+    if (!same_bytes(md, in + *data_len, sizeof md))
+        return "the stored session bytes were altered (digest mismatch)";
+    *st = POLYTLS_OK;
+    return NULL;
+}
+
+static polytls_status gtls_session_parse(const uint8_t *blob, size_t len, void **parsed, char *err, size_t errlen)
+{
+    size_t data_len = 0;
+    polytls_status st;
+    const char *why = check_session_bytes(blob, len, &data_len, &st);
+    if (why) {
+        snprintf(err, errlen, "GnuTLS: %s", why);
+        return st;
+    }
+    gtls_parsed_session *ps = malloc(sizeof *ps + data_len);
+    if (!ps) {
+        snprintf(err, errlen, "out of memory");
+        return POLYTLS_ERR_NO_MEMORY;
+    }
+    ps->len = data_len;
+    memcpy(ps->data, blob, data_len);
+    *parsed = ps;
+    return POLYTLS_OK;
+}
+
+static void gtls_session_parsed_free(void *parsed)
+{
+    gtls_parsed_session *ps = parsed;
+    if (ps)
+        gnutls_memset(ps->data, 0, ps->len);
+    free(ps);
+}
+
 /* Server: the core's current ticket key, the lifetime, no session cache
    (gnutls_db_* stay unset, so a TLS 1.2 session id alone never resumes).
    Client: the session to offer, if any. */
@@ -1423,22 +1476,22 @@ static polytls_status resumption_conn_setup(gtls_conn *c, const polytls_drv_conn
     if (cc->size < offsetof(polytls_drv_conn_config, session) + sizeof cc->session || !cc->session.data ||
         cc->session.len == 0)
         return POLYTLS_OK;
-    if (cc->session.len <= GTLS_SESSION_DIGEST_LEN || cc->session.len > UINT32_MAX) {
-        CONN_ERROR(c, "GnuTLS: %zu bytes cannot be a GnuTLS session", cc->session.len);
-        return POLYTLS_ERR_BAD_ENCODING;
+    const uint8_t *data = cc->session.data;
+    size_t data_len = 0;
+    if (cc->size >= offsetof(polytls_drv_conn_config, session_parsed) + sizeof cc->session_parsed &&
+        cc->session_parsed) {
+        const gtls_parsed_session *ps = cc->session_parsed;
+        data = ps->data;
+        data_len = ps->len;
+    } else {
+        polytls_status st;
+        const char *why = check_session_bytes(cc->session.data, cc->session.len, &data_len, &st);
+        if (why) {
+            CONN_ERROR(c, "GnuTLS: %s", why);
+            return st;
+        }
     }
-    size_t data_len = cc->session.len - GTLS_SESSION_DIGEST_LEN;
-    uint8_t md[GTLS_SESSION_DIGEST_LEN];
-    rc = gnutls_hash_fast(GNUTLS_DIG_SHA256, cc->session.data, data_len, md);
-    if (rc < 0) {
-        CONN_ERROR(c, "GnuTLS: SHA-256: %s (%d)", gnutls_strerror(rc), rc);
-        return POLYTLS_ERR_INTERNAL;
-    }
-    if (!same_bytes(md, cc->session.data + data_len, sizeof md)) {
-        CONN_ERROR(c, "GnuTLS: the stored session bytes were altered (digest mismatch)");
-        return POLYTLS_ERR_BAD_ENCODING;
-    }
-    rc = gnutls_session_set_data(c->s, cc->session.data, data_len);
+    rc = gnutls_session_set_data(c->s, data, data_len);
     if (rc < 0) {
         CONN_ERROR(c, "GnuTLS: the stored session cannot be read: %s (%d)", gnutls_strerror(rc), rc);
         return rc == GNUTLS_E_MEMORY_ERROR ? POLYTLS_ERR_NO_MEMORY : POLYTLS_ERR_BAD_ENCODING;
@@ -1970,6 +2023,8 @@ static const polytls_driver gnutls_driver = {
     .send_alert = gtls_send_alert,
     .export_keying_material = gtls_export_keying_material,
     .session_export = gtls_session_export,
+    .session_parse = gtls_session_parse,
+    .session_parsed_free = gtls_session_parsed_free,
 };
 
 const polytls_driver *ptls_gnutls_driver(void)
