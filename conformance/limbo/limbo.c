@@ -745,15 +745,9 @@ static const struct {
     const char *name;
     lb_raw_verifier fn;
 } raw_verifiers[] = {
-#ifdef LIMBO_RAW_OPENSSL
-    {"openssl", lb_raw_openssl},
-#endif
-#ifdef LIMBO_RAW_GNUTLS
+    {"openssl", lb_raw_openssl}, /* NULL when not linked (weak) */
     {"gnutls", lb_raw_gnutls},
-#endif
-#ifdef LIMBO_RAW_WOLFSSL
     {"wolfssl", lb_raw_wolfssl},
-#endif
     {NULL, NULL},
 };
 

@@ -54,8 +54,10 @@ typedef enum lb_verdict {
  * NUL-terminated). Never called for a case with a generic skip reason. */
 typedef lb_verdict (*lb_raw_verifier)(const lb_case *c, char *msg, size_t cap);
 
-lb_verdict lb_raw_openssl(const lb_case *c, char *msg, size_t cap);
-lb_verdict lb_raw_gnutls(const lb_case *c, char *msg, size_t cap);
-lb_verdict lb_raw_wolfssl(const lb_case *c, char *msg, size_t cap);
+/* raw_<backend>.c is linked only when that backend is built (meson): the
+   references are weak, and an absent verifier's address is NULL. */
+lb_verdict lb_raw_openssl(const lb_case *c, char *msg, size_t cap) __attribute__((weak));
+lb_verdict lb_raw_gnutls(const lb_case *c, char *msg, size_t cap) __attribute__((weak));
+lb_verdict lb_raw_wolfssl(const lb_case *c, char *msg, size_t cap) __attribute__((weak));
 
 #endif
