@@ -168,6 +168,9 @@ typedef enum polytls_drv_cert_answer {
    stack switches to ASan and valgrind. */
 typedef struct polytls_coro polytls_coro;
 
+/* A cache of verified paths owned by the core (path_cache_* below). */
+typedef struct polytls_path_cache polytls_path_cache;
+
 typedef struct polytls_core_services {
     size_t size; /* sizeof(polytls_core_services) */
 
@@ -260,6 +263,32 @@ typedef struct polytls_core_services {
        when this is 0: one more read could only answer "try again", and
        costs a failing library call per record (bench/, issue 9). */
     size_t (*io_pending)(polytls_core_conn *c);
+
+    /* Verified paths (check size covers them), for a driver that hands
+       svc->verify a path it rebuilt from what the peer sent: the path is a
+       function of the sent certificates and of the context's trust list
+       alone, so it is built once per distinct sent chain. One cache per
+       driver context, safe to use from several threads at once. The
+       library still verifies every handshake; only the path is reused.
+       path_cache_new: an empty cache, NULL without memory (then build
+       every time). path_cache_free: NULL is fine.
+       path_cache_find: the path stored for exactly these sent
+       certificates (same count, same bytes, same order): fills
+       path[0..n), pointing into sent[] and, for an anchor from the trust
+       list, into *anchor_copy (malloc'd, free() it; NULL otherwise), and
+       returns n; 0 on a miss (also: a path longer than cap, no memory).
+       path_cache_store: remembers path[0..n) built for these sent
+       certificates. Each element must be one of sent[] (the same data
+       pointer and length) except the last when anchor is not NULL: then
+       path[n-1].data == anchor->data, the anchor's DER. Otherwise nothing
+       is stored (never a guess). Best effort: at most 8 chains (oldest
+       replaced first), 16 sent certificates, 64 KiB sent. */
+    polytls_path_cache *(*path_cache_new)(void);
+    void (*path_cache_free)(polytls_path_cache *pc);
+    size_t (*path_cache_find)(polytls_path_cache *pc, const polytls_drv_blob *sent, size_t n_sent,
+                              polytls_drv_blob *path, size_t cap, uint8_t **anchor_copy);
+    void (*path_cache_store)(polytls_path_cache *pc, const polytls_drv_blob *sent, size_t n_sent,
+                             const polytls_drv_blob *path, size_t n, const polytls_drv_blob *anchor);
 } polytls_core_services;
 
 /* ------------------------------------------------------------------------ */

@@ -12,6 +12,7 @@
 #include "conn.h"
 #include "coro.h"
 #include "hostname.h"
+#include "path_cache.h"
 #include "sha256.h"
 #include "server_certificates.h"
 #include "status.h"
@@ -442,4 +443,8 @@ const polytls_core_services ptls_services = {
     .chain_identity = svc_chain_identity,
     .ticket_key = ptls_svc_ticket_key,
     .io_pending = svc_io_pending,
+    .path_cache_new = ptls_path_cache_new,
+    .path_cache_free = ptls_path_cache_free,
+    .path_cache_find = ptls_path_cache_find,
+    .path_cache_store = ptls_path_cache_store,
 };

@@ -67,43 +67,24 @@ typedef struct chain_cache_entry {
     gtls_chain chain;
 } chain_cache_entry;
 
-/* Verified paths, kept per context: building the leaf-to-anchor path for
-   svc->verify imported the peer's certificates once more and copied the
-   anchor out of the trust list on every full handshake (≈ 0.9 M
-   instructions, docs/performance.md). The path is a function of the
-   certificates as sent and of the trust list alone (read-only after
-   ctx_init; GnuTLS's issuer look-ups do not depend on the time), so it is
-   built once per distinct peer chain (matched by exact bytes) and kept as
-   indexes into the sent list plus the anchor's DER. GnuTLS still verifies
-   every handshake itself; only the path collection is reused. A hit
-   copies the anchor out under the lock, so nothing points into an entry
-   afterwards and a full cache replaces its entries in turn (a client
-   that meets many servers keeps the latest ones). */
-#define PATH_CACHE_SLOTS 8
-#define PATH_MAX_PEERS 16          /* longer sent chains are not cached (GnuTLS's
-                                      default verify depth refuses them anyway) */
-#define PATH_MAX_ELEMS 17          /* every sent certificate plus the anchor */
-#define PATH_MAX_BYTES 65536u      /* sent chains larger than this are not cached */
-
-typedef struct path_cache_entry {
-    unsigned n_peers;
-    uint32_t peer_len[PATH_MAX_PEERS];
-    uint8_t *peers;                /* the sent certificates, concatenated */
-    size_t n;                      /* path length */
-    uint8_t idx[PATH_MAX_ELEMS];   /* path element i = sent certificate idx[i] ... */
-    uint8_t *anchor;               /* ... except the last one when anchor != NULL */
-    size_t anchor_len;
-} path_cache_entry;
+/* Verified paths, kept per context in the core's cache (svc->path_cache_*,
+   core/path_cache.c): building the leaf-to-anchor path for svc->verify
+   imported the peer's certificates once more and copied the anchor out of
+   the trust list on every full handshake (≈ 0.9 M instructions,
+   docs/performance.md). The path is a function of the certificates as sent
+   and of the trust list alone (read-only after ctx_init; GnuTLS's issuer
+   look-ups do not depend on the time), so it is built once per distinct
+   peer chain. GnuTLS still verifies every handshake itself. */
+#define GTLS_PATH_MAX_SENT 16 /* the core caches no longer sent chain (GnuTLS's
+                                 default verify depth refuses them anyway) */
+#define GTLS_PATH_MAX_ELEMS (GTLS_PATH_MAX_SENT + 1) /* every sent certificate plus the anchor */
 
 typedef struct gtls_ctx {
     bool is_server;
     pthread_mutex_t cache_lock;
     chain_cache_entry cache[CHAIN_CACHE_SLOTS];
     unsigned cache_used;     /* filled slots; full: new chains are not cached */
-    pthread_mutex_t path_lock;
-    path_cache_entry paths[PATH_CACHE_SLOTS];
-    unsigned paths_used;     /* filled slots */
-    unsigned paths_next;     /* full: the slot the next new path replaces */
+    polytls_path_cache *paths; /* NULL: a core without the service, or no memory */
     polytls_client_auth client_auth;
     bool send_ca_names;
     uint16_t min_version, max_version;
@@ -650,125 +631,12 @@ done:
     return n;
 }
 
-/* Whether e holds exactly these sent certificates. */
-static bool path_entry_matches(const path_cache_entry *e, const gnutls_datum_t *peers, unsigned n_peers)
+/* Whether the core offers the verified-path cache (a module may run under
+   an older core). */
+static bool have_path_cache(void)
 {
-    if (e->n_peers != n_peers)
-        return false;
-    size_t off = 0;
-    for (unsigned j = 0; j < n_peers; j++) {
-        if (e->peer_len[j] != peers[j].size ||
-            (peers[j].size && memcmp(e->peers + off, peers[j].data, peers[j].size) != 0))
-            return false;
-        off += e->peer_len[j];
-    }
-    return true;
-}
-
-/* The path build_path gave before for exactly these sent certificates:
-   fills out (pointing into peers, and into *anchor_copy, which the caller
-   frees, for the anchor) and returns its length; 0 when none is cached or
-   without memory for the copy. */
-static size_t path_cache_find(gtls_ctx *x, const gnutls_datum_t *peers, unsigned n_peers, polytls_drv_blob *out,
-                              uint8_t **anchor_copy)
-{
-    size_t n = 0;
-    *anchor_copy = NULL;
-    if (n_peers > PATH_MAX_PEERS)
-        return 0;
-    pthread_mutex_lock(&x->path_lock);
-    for (unsigned i = 0; i < x->paths_used; i++) {
-        const path_cache_entry *e = &x->paths[i];
-        if (!path_entry_matches(e, peers, n_peers))
-            continue;
-        size_t from_peers = e->anchor ? e->n - 1 : e->n;
-        if (e->anchor) {
-            *anchor_copy = malloc(e->anchor_len ? e->anchor_len : 1);
-            if (!*anchor_copy)
-                break; /* a miss: the path is built instead */
-            memcpy(*anchor_copy, e->anchor, e->anchor_len);
-            out[from_peers].data = *anchor_copy;
-            out[from_peers].len = e->anchor_len;
-        }
-        for (size_t k = 0; k < from_peers; k++) {
-            out[k].data = peers[e->idx[k]].data;
-            out[k].len = peers[e->idx[k]].size;
-        }
-        n = e->n;
-        break;
-    }
-    pthread_mutex_unlock(&x->path_lock);
-    return n;
-}
-
-/* Remembers the path build_path just built for these sent certificates
-   (path[] points into peers, and its last element into anchor_der when
-   that holds the anchor), replacing the oldest entry when full. Best
-   effort: without memory the path is simply built again next time. */
-static void path_cache_store(gtls_ctx *x, const gnutls_datum_t *peers, unsigned n_peers,
-                             const polytls_drv_blob *path, size_t n, const gnutls_datum_t *anchor_der)
-{
-    path_cache_entry e;
-    memset(&e, 0, sizeof e);
-    bool has_anchor = anchor_der->data != NULL;
-    size_t total = 0;
-
-    if (n_peers == 0 || n_peers > PATH_MAX_PEERS || n == 0 || n > PATH_MAX_ELEMS ||
-        (has_anchor && path[n - 1].data != anchor_der->data))
-        return;
-    for (unsigned j = 0; j < n_peers; j++)
-        total += peers[j].size;
-    if (total > PATH_MAX_BYTES)
-        return;
-    for (size_t i = 0; i < (has_anchor ? n - 1 : n); i++) {
-        unsigned j = 0;
-        while (j < n_peers && path[i].data != peers[j].data)
-            j++;
-        if (j == n_peers)
-            return; /* not one of the sent certificates: never cache a guess */
-        e.idx[i] = (uint8_t)j;
-    }
-    e.peers = malloc(total ? total : 1);
-    e.anchor = has_anchor ? malloc(anchor_der->size ? anchor_der->size : 1) : NULL;
-    if (!e.peers || (has_anchor && !e.anchor)) {
-        free(e.peers);
-        free(e.anchor);
-        return;
-    }
-    size_t off = 0;
-    for (unsigned j = 0; j < n_peers; j++) {
-        if (peers[j].size)
-            memcpy(e.peers + off, peers[j].data, peers[j].size);
-        e.peer_len[j] = peers[j].size;
-        off += peers[j].size;
-    }
-    if (has_anchor) {
-        memcpy(e.anchor, anchor_der->data, anchor_der->size);
-        e.anchor_len = anchor_der->size;
-    }
-    e.n_peers = n_peers;
-    e.n = n;
-
-    pthread_mutex_lock(&x->path_lock);
-    bool known = false;
-    for (unsigned i = 0; i < x->paths_used && !known; i++)
-        known = path_entry_matches(&x->paths[i], peers, n_peers);
-    if (!known) {
-        path_cache_entry *slot;
-        if (x->paths_used < PATH_CACHE_SLOTS) {
-            slot = &x->paths[x->paths_used++];
-        } else {
-            slot = &x->paths[x->paths_next];
-            x->paths_next = (x->paths_next + 1) % PATH_CACHE_SLOTS;
-            free(slot->peers);
-            free(slot->anchor);
-        }
-        *slot = e;
-        e.peers = e.anchor = NULL;
-    }
-    pthread_mutex_unlock(&x->path_lock);
-    free(e.peers);
-    free(e.anchor);
+    return svc->size >= offsetof(polytls_core_services, path_cache_store) + sizeof svc->path_cache_store &&
+           svc->path_cache_new && svc->path_cache_free && svc->path_cache_find && svc->path_cache_store;
 }
 
 /* gnutls_session_set_verify_function: runs once per full handshake, after
@@ -849,18 +717,30 @@ static int verify_fn(gnutls_session_t s)
 
     /* The library is satisfied: now the user's verdict, on the verified
        path. */
-    polytls_drv_blob path[PATH_MAX_ELEMS];
+    polytls_drv_blob path[GTLS_PATH_MAX_ELEMS];
     gnutls_x509_crt_t anchor = NULL;
     gnutls_datum_t anchor_der = {NULL, 0};
     uint8_t *anchor_copy = NULL;
-    size_t n = path_cache_find(c->ctx, peers, n_peers, path, &anchor_copy);
+    polytls_drv_blob sent[GTLS_PATH_MAX_SENT];
+    bool cached = c->ctx->paths && n_peers <= GTLS_PATH_MAX_SENT;
+    size_t n = 0;
+    if (cached) {
+        for (unsigned j = 0; j < n_peers; j++) {
+            sent[j].data = peers[j].data;
+            sent[j].len = peers[j].size;
+        }
+        n = svc->path_cache_find(c->ctx->paths, sent, n_peers, path, sizeof path / sizeof path[0], &anchor_copy);
+    }
     if (n == 0) {
         n = build_path(c, peers, n_peers, path, sizeof path / sizeof path[0], &anchor, &anchor_der);
         if (n == 0) {
             CONN_ERROR(c, "GnuTLS: out of memory while collecting the verified chain");
             return verify_reject(c, GNUTLS_A_INTERNAL_ERROR);
         }
-        path_cache_store(c->ctx, peers, n_peers, path, n, &anchor_der);
+        if (cached) {
+            polytls_drv_blob a = {anchor_der.data, anchor_der.size};
+            svc->path_cache_store(c->ctx->paths, sent, n_peers, path, n, anchor_der.data ? &a : NULL);
+        }
     }
     polytls_alert alert = POLYTLS_ALERT_BAD_CERTIFICATE;
     bool accepted = svc->verify(c->core, path, n, &alert);
@@ -1011,11 +891,8 @@ static void gtls_ctx_fini(void *p)
         chain_free(&x->cache[i].chain);
     }
     pthread_mutex_destroy(&x->cache_lock);
-    for (unsigned i = 0; i < x->paths_used; i++) {
-        free(x->paths[i].peers);
-        free(x->paths[i].anchor);
-    }
-    pthread_mutex_destroy(&x->path_lock);
+    if (x->paths)
+        svc->path_cache_free(x->paths);
     if (x->cred)
         gnutls_certificate_free_credentials(x->cred);
     if (x->dh)
@@ -1226,7 +1103,8 @@ static polytls_status gtls_ctx_init(const polytls_drv_config *cfg, void **out, c
         return POLYTLS_ERR_NO_MEMORY;
     }
     pthread_mutex_init(&x->cache_lock, NULL);
-    pthread_mutex_init(&x->path_lock, NULL);
+    /* Best effort: without the cache every path is built. */
+    x->paths = have_path_cache() ? svc->path_cache_new() : NULL;
     x->is_server = cfg->is_server;
     x->client_auth = cfg->client_auth;
     x->send_ca_names = cfg->send_ca_names;

@@ -76,6 +76,12 @@ typedef struct wolf_ctx {
     polytls_drv_blob *anchors;
     WOLFSSL_X509 **anchor_x509;
     size_t n_anchors;
+    /* The core's cache of verified paths (svc->path_cache_*): rebuilding
+       the path parses every sent certificate, and in this wolfSSL build
+       each parsed X509 seeds an RNG from /dev/urandom (open, read, close);
+       a sent chain seen before is found by its bytes instead. NULL: a core
+       without the service, or no memory (every path is built). */
+    polytls_path_cache *paths;
     /* ALPN: the core's list (wire format, for the server's select callback)
        and the same names as the comma list wolfSSL_UseALPN takes, set on
        each connection. NULL when ALPN is off. */
@@ -403,6 +409,7 @@ typedef struct wolf_chain {
     polytls_drv_blob certs[WOLF_MAX_CHAIN];
     WOLFSSL_X509 *x509[WOLF_MAX_CHAIN];
     size_t n;
+    bool anchor_from_trust; /* the last element is one of w->anchors */
 } wolf_chain;
 
 static void wolf_chain_free(wolf_chain *ch)
@@ -441,7 +448,7 @@ static bool wolf_chain_build(const wolf_ctx *w, WOLFSSL_X509_STORE_CTX *store, w
         WOLFSSL_X509_NAME *issuer = wolfSSL_X509_get_issuer_name(ch->x509[ch->n - 1]);
         for (size_t a = 0; a < w->n_anchors; a++)
             if (wolfSSL_X509_NAME_cmp(issuer, wolfSSL_X509_get_subject_name(w->anchor_x509[a])) == 0)
-                return wolf_chain_push(ch, w->anchors[a].data, w->anchors[a].len);
+                return ch->anchor_from_trust = wolf_chain_push(ch, w->anchors[a].data, w->anchors[a].len);
         bool found = false;
         for (int i = 1; i < total && i < WOLF_MAX_CHAIN && !found; i++) {
             if (used[i])
@@ -471,16 +478,38 @@ static int wolf_verify_leaf(wolf_conn *c, WOLFSSL_X509_STORE_CTX *store)
     }
     wolf_chain ch;
     memset(&ch, 0, sizeof ch);
-    if (!wolf_chain_build(c->w, store, &ch)) {
-        wolf_chain_free(&ch);
-        svc->set_error(c->core, "could not rebuild the chain wolfSSL verified (out of memory?)");
-        c->callback_failed = true;
-        wolfSSL_ERR_clear_error();
-        return 0;
+    /* The sent chain seen before: its path without parsing anything. */
+    polytls_drv_blob sent[WOLF_MAX_CHAIN], hit[WOLF_MAX_CHAIN];
+    size_t n_sent = store->totalCerts > 0 && store->certs ? (size_t)store->totalCerts : 0;
+    bool cached = c->w->paths && n_sent > 0 && n_sent <= WOLF_MAX_CHAIN;
+    uint8_t *anchor_copy = NULL;
+    const polytls_drv_blob *path = hit;
+    size_t n = 0;
+    if (cached) {
+        for (size_t i = 0; i < n_sent; i++) {
+            sent[i].data = store->certs[i].buffer;
+            sent[i].len = store->certs[i].length;
+        }
+        n = svc->path_cache_find(c->w->paths, sent, n_sent, hit, WOLF_MAX_CHAIN, &anchor_copy);
+    }
+    if (n == 0) {
+        if (!wolf_chain_build(c->w, store, &ch)) {
+            wolf_chain_free(&ch);
+            svc->set_error(c->core, "could not rebuild the chain wolfSSL verified (out of memory?)");
+            c->callback_failed = true;
+            wolfSSL_ERR_clear_error();
+            return 0;
+        }
+        path = ch.certs;
+        n = ch.n;
+        if (cached)
+            svc->path_cache_store(c->w->paths, sent, n_sent, ch.certs, ch.n,
+                                  ch.anchor_from_trust ? &ch.certs[ch.n - 1] : NULL);
     }
     polytls_alert alert = POLYTLS_ALERT_BAD_CERTIFICATE;
-    bool accepted = svc->verify(c->core, ch.certs, ch.n, &alert);
+    bool accepted = svc->verify(c->core, path, n, &alert);
     wolf_chain_free(&ch);
+    free(anchor_copy);
     if (!accepted) {
         /* wolfSSL sends bad_certificate(42) on a refusal, the only alert
            send_alert(in_verify) accepts; the core wrote the message. */
@@ -1076,6 +1105,8 @@ static void wolf_ctx_fini(void *ctx)
     }
     free(w->anchors);
     free(w->anchor_x509);
+    if (w->paths)
+        svc->path_cache_free(w->paths);
     free(w->alpn_wire);
     free(w->alpn_csv);
     if (w->key_ok) {
@@ -1396,6 +1427,10 @@ static polytls_status wolf_ctx_init(const polytls_drv_config *cfg, void **out, c
     st = wolf_keep_anchors(w, cfg, err, errlen);
     if (st != POLYTLS_OK)
         goto fail;
+    /* Best effort: without the cache every path is built. */
+    if (svc->size >= offsetof(polytls_core_services, path_cache_store) + sizeof svc->path_cache_store &&
+        svc->path_cache_new && svc->path_cache_free && svc->path_cache_find && svc->path_cache_store)
+        w->paths = svc->path_cache_new();
     if (cfg->alpn.len > 0) {
         st = wolf_keep_alpn(w, &cfg->alpn, err, errlen);
         if (st != POLYTLS_OK)
