@@ -5,6 +5,6 @@
 
 int polytls_fuzz_one(const uint8_t *data, size_t size)
 {
-    fz_wire_run(data, size, false);
+    fz_wire_run(data, size, false, false);
     return 0;
 }

@@ -7,6 +7,10 @@
 
 #include "demo_pki.h"
 
+/* The server's ticket keys (reset_ticket_key): internal, fuzzing only. */
+#include "conn.h"
+#include "sha256.h"
+
 _Noreturn void fz_fail(const char *what, const char *detail)
 {
     fprintf(stderr, "polytls fuzz invariant broken: %s (%s)\n", what, detail ? detail : "");
@@ -178,10 +182,163 @@ polytls_client *fz_cached_client(size_t backend, unsigned version_bits)
     return *slot;
 }
 
+/* ------------------------------------------------------- resumption --- */
+static polytls_server *resume_servers[FZ_MAX_BACKENDS][4];
+static polytls_client *resume_clients[FZ_MAX_BACKENDS][4];
+typedef struct fz_saved_session {
+    uint8_t *bytes;
+    size_t len;
+} fz_saved_session;
+static fz_saved_session sessions[FZ_MAX_BACKENDS][FZ_MAX_BACKENDS][4];
+
+/* Installs the fixed ticket key as generation 1 with nothing revoked, the
+   state core/ticket_keys.c reaches after its first new_generation(), with
+   a fixed string instead of random bytes as the master secret. */
+static void reset_ticket_key(polytls_server *server)
+{
+    ptls_ticket_keys *tk = &server->ep.tickets;
+    pthread_mutex_lock(&tk->lock);
+    memset(tk->master, 0, sizeof tk->master);
+    memcpy(tk->master, "polytls fuzz ticket key", 23);
+    uint8_t pad[64] = {0};
+    memcpy(pad, tk->master, sizeof tk->master);
+    for (int i = 0; i < 64; i++)
+        pad[i] ^= 0x36;
+    ptls_sha256_init(&tk->inner);
+    ptls_sha256_update(&tk->inner, pad, 64);
+    for (int i = 0; i < 64; i++)
+        pad[i] ^= 0x36 ^ 0x5c;
+    ptls_sha256_init(&tk->outer);
+    ptls_sha256_update(&tk->outer, pad, 64);
+    tk->have_master = true;
+    tk->generation = 1;
+    tk->n_revoked = 0;
+    pthread_mutex_unlock(&tk->lock);
+}
+
+polytls_server *fz_cached_resume_server(size_t backend, unsigned version_bits)
+{
+    load_backends();
+    backend %= n_backends;
+    version_bits &= 3;
+    polytls_server **slot = &resume_servers[backend][version_bits];
+    if (!*slot) {
+        uint16_t min, max;
+        fz_versions(version_bits, &min, &max);
+        polytls_status s = polytls_server_new(backends[backend], fz_server_chain(), NULL, 0, slot);
+        if (s == POLYTLS_OK)
+            s = polytls_server_set_versions(*slot, min, max);
+        if (s == POLYTLS_OK)
+            s = polytls_server_set_resumption(*slot, true, 604800);
+        if (s != POLYTLS_OK)
+            fz_fail("cannot make a resumption server", polytls_last_error_message());
+        /* One real handshake first, as a server's life begins: the wolfSSL
+           driver accepts only tickets of the length it saw itself encrypt
+           (wolf_ticket_plain_len), so a seed's ticket needs one issued in
+           this process before. */
+        reset_ticket_key(*slot);
+        polytls_session_free(fz_fresh_session(backend, backend, version_bits));
+    }
+    reset_ticket_key(*slot);
+    return *slot;
+}
+
+polytls_client *fz_cached_resume_client(size_t backend, unsigned version_bits)
+{
+    load_backends();
+    backend %= n_backends;
+    version_bits &= 3;
+    polytls_client **slot = &resume_clients[backend][version_bits];
+    if (*slot)
+        return *slot;
+    uint16_t min, max;
+    fz_versions(version_bits, &min, &max);
+    polytls_status s = polytls_client_new(backends[backend], DEMO_HOSTNAME, fz_trust(), NULL, slot);
+    if (s == POLYTLS_OK)
+        s = polytls_client_set_versions(*slot, min, max);
+    if (s == POLYTLS_OK)
+        s = polytls_client_set_resumption(*slot, true);
+    if (s != POLYTLS_OK)
+        fz_fail("cannot make a resumption client", polytls_last_error_message());
+    return *slot;
+}
+
+void fz_exchange(fz_side *c, fz_side *s)
+{
+    for (int round = 0; round < 40 && (c->out.len || s->out.len); round++) {
+        if (c->out.len) {
+            fz_stream in = c->out;
+            c->out = (fz_stream){0};
+            fz_feed(s, in.data, in.len);
+            fz_stream_free(&in);
+        }
+        if (s->out.len) {
+            fz_stream in = s->out;
+            s->out = (fz_stream){0};
+            fz_feed(c, in.data, in.len);
+            fz_stream_free(&in);
+        }
+    }
+}
+
+/* One real handshake between the resumption endpoints; the session the
+   client got, serialised. */
+static void make_session(size_t cb, size_t sb, unsigned version_bits, fz_saved_session *out)
+{
+    fz_side c = {0}, s = {.server = true};
+    if (polytls_server_start(fz_cached_resume_server(sb, version_bits), &fz_callbacks, &s, &s.conn) != POLYTLS_OK ||
+        polytls_client_start(fz_cached_resume_client(cb, version_bits), &fz_callbacks, &c, &c.conn) != POLYTLS_OK)
+        fz_fail("cannot start a resumption handshake", polytls_last_error_message());
+    fz_exchange(&c, &s);
+    polytls_session *session = NULL;
+    if (!polytls_conn_handshake_done(c.conn) || !polytls_conn_handshake_done(s.conn))
+        fz_fail("a resumption handshake did not complete", polytls_conn_error_message(c.conn));
+    if (polytls_conn_get_session(c.conn, &session) != POLYTLS_OK)
+        fz_fail("the client got no session", polytls_last_error_message());
+    size_t len = 0;
+    if (polytls_session_serialize(session, NULL, 0, &len) != POLYTLS_OK || !(out->bytes = malloc(len)) ||
+        polytls_session_serialize(session, out->bytes, len, &out->len) != POLYTLS_OK)
+        fz_fail("cannot serialise a session", polytls_last_error_message());
+    polytls_session_free(session);
+    polytls_conn_free(c.conn);
+    polytls_conn_free(s.conn);
+    fz_stream_free(&c.out);
+    fz_stream_free(&s.out);
+}
+
+polytls_session *fz_fresh_session(size_t cb, size_t sb, unsigned version_bits)
+{
+    load_backends();
+    cb %= n_backends;
+    sb %= n_backends;
+    version_bits &= 3;
+    /* The server first: creating it makes its own session (cb == sb),
+       which must not find this slot half made. */
+    fz_cached_resume_server(sb, version_bits);
+    fz_saved_session *saved = &sessions[cb][sb][version_bits];
+    if (!saved->bytes)
+        make_session(cb, sb, version_bits, saved);
+    polytls_session *session = NULL;
+    if (polytls_session_deserialize(saved->bytes, saved->len, &session) != POLYTLS_OK)
+        fz_fail("cannot read a session back", polytls_last_error_message());
+    return session;
+}
+
 /* Releases everything cached, so that valgrind and LeakSanitizer see a clean
    exit and any leak they report is the library's. */
 static void release_cache(void)
 {
+    for (size_t b = 0; b < FZ_MAX_BACKENDS; b++)
+        for (size_t v = 0; v < 4; v++) {
+            polytls_client_free(resume_clients[b][v]);
+            polytls_server_free(resume_servers[b][v]);
+            resume_clients[b][v] = NULL;
+            resume_servers[b][v] = NULL;
+            for (size_t sb = 0; sb < FZ_MAX_BACKENDS; sb++) {
+                free(sessions[b][sb][v].bytes);
+                sessions[b][sb][v] = (fz_saved_session){0};
+            }
+        }
     for (size_t b = 0; b < FZ_MAX_BACKENDS; b++)
         for (size_t v = 0; v < 4; v++) {
             polytls_client_free(clients[b][v]);

@@ -56,6 +56,27 @@ void fz_versions(unsigned bits, uint16_t *min, uint16_t *max);
 polytls_server *fz_cached_server(size_t backend, unsigned version_bits, unsigned auth);
 polytls_client *fz_cached_client(size_t backend, unsigned version_bits);
 
+/* Resumption (issue 8). A server issuing and accepting tickets (lifetime
+   seven days, no client auth: such a server cannot resume). Its ticket key
+   is a FIXED one, reset at every call: a ticket written into a seed by
+   make-corpus then still decrypts in another process, and a fuzzed
+   connection that failed (which revokes its ticket name or, on one-key
+   backends, rotates the key) does not disable the seeds for the rest of a
+   run. Fuzzing only: a fixed ticket key is what the library must never do. */
+polytls_server *fz_cached_resume_server(size_t backend, unsigned version_bits);
+/* A client with resumption on. */
+polytls_client *fz_cached_resume_client(size_t backend, unsigned version_bits);
+/* A new session for the resumption client of backend cb, which the
+   resumption server of backend sb would resume (one real handshake per
+   pair and version at first use, then a copy of its serialised session:
+   a fuzzed connection that fails invalidates the session it offered).
+   The caller frees it. */
+polytls_session *fz_fresh_session(size_t cb, size_t sb, unsigned version_bits);
+
+typedef struct fz_side fz_side;
+/* Moves bytes both ways, unchanged, until neither side writes. */
+void fz_exchange(fz_side *c, fz_side *s);
+
 /* ------------------------------------------------------------ pairs ---- */
 typedef struct fz_stream {
     uint8_t *data;
@@ -69,13 +90,13 @@ void fz_stream_free(fz_stream *s);
    the bytes end before the record does. */
 size_t fz_record_len(const uint8_t *p, size_t n);
 
-typedef struct fz_side {
+struct fz_side {
     polytls_conn *conn;
     fz_stream out;          /* what this side wrote, not yet delivered */
     int closes;             /* wire_close calls: at most one allowed */
     size_t received;        /* plaintext bytes received */
     bool server;            /* for the trace (POLYTLS_FUZZ_TRACE=1 prints every feed) */
-} fz_side;
+};
 
 extern const polytls_conn_callbacks fz_callbacks;   /* user = fz_side* */
 

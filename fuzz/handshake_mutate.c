@@ -4,8 +4,11 @@
    anywhere: the first flights, the encrypted handshake, the application
    data and the close_notify exchange that follow.
    Input: byte 0 client backend, 1 server backend, 2 flags (bits 0-1
-   versions, bits 2-3 server client-auth mode), 3 record index, 4-5 offset
-   in the record, 6 mutation (see apply), then the new bytes.
+   versions, bits 2-3 server client-auth mode, bit 4 resumed handshake),
+   3 record index, 4-5 offset in the record, 6 mutation (see apply), then
+   the new bytes. A resumed handshake (bit 4; no client auth then) runs
+   between the resumption endpoints of fuzz_common, the client offering a
+   session it got from that server backend at start-up.
    Without a mutation (index past the last record) and without client auth
    the handshake and the data exchange must succeed: that checks the
    harness itself. */
@@ -120,14 +123,22 @@ int polytls_fuzz_one(const uint8_t *data, size_t size)
     m.offset = fz_u16(&in);
     m.kind = fz_u8(&in);
     m.n_bytes = fz_take(&in, 4096, &m.bytes);
-    unsigned auth = (flags >> 2) & 3;
+    bool resume = flags & 0x10;
+    unsigned auth = resume ? 0 : (flags >> 2) & 3;
 
     fz_side c = {0}, s = {.server = true};
-    polytls_status st = polytls_server_start(fz_cached_server(sb, flags & 3, auth), &fz_callbacks, &s, &s.conn);
+    polytls_status st = polytls_server_start(resume ? fz_cached_resume_server(sb, flags & 3)
+                                                    : fz_cached_server(sb, flags & 3, auth),
+                                             &fz_callbacks, &s, &s.conn);
     fz_check_status(st, "server_start");
     if (st != POLYTLS_OK)
         fz_fail("server_start failed", polytls_last_error_message());
-    st = polytls_client_start(fz_cached_client(cb, flags & 3), &fz_callbacks, &c, &c.conn);
+    polytls_session *session = resume ? fz_fresh_session(cb, sb, flags & 3) : NULL;
+    if (resume)
+        st = polytls_client_start_with_session(fz_cached_resume_client(cb, flags & 3), session, &fz_callbacks,
+                                               &c, &c.conn);
+    else
+        st = polytls_client_start(fz_cached_client(cb, flags & 3), &fz_callbacks, &c, &c.conn);
     fz_check_status(st, "client_start");
     if (st != POLYTLS_OK)
         fz_fail("client_start failed", polytls_last_error_message());
@@ -161,11 +172,21 @@ int polytls_fuzz_one(const uint8_t *data, size_t size)
             fz_fail("an unmutated handshake did not complete with data both ways",
                     polytls_conn_error_message(c.conn)[0] ? polytls_conn_error_message(c.conn)
                                                            : polytls_conn_error_message(s.conn));
+        if (resume && (!polytls_conn_resumed(c.conn) || !polytls_conn_resumed(s.conn)))
+            fz_fail("an unmutated handshake offering a fresh session did not resume", NULL);
+    }
+    if (resume) {
+        polytls_session *got = NULL;
+        st = polytls_conn_get_session(c.conn, &got);
+        fz_check_status(st, "get_session");
+        if (st == POLYTLS_OK)
+            polytls_session_free(got);
     }
     fz_check_status(polytls_conn_eof_from_wire(c.conn), "eof_from_wire");
     fz_check_status(polytls_conn_eof_from_wire(s.conn), "eof_from_wire");
     polytls_conn_free(c.conn);
     polytls_conn_free(s.conn);
+    polytls_session_free(session);
     fz_stream_free(&c.out);
     fz_stream_free(&s.out);
     return 0;

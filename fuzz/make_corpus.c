@@ -44,6 +44,38 @@ static void first_flights(size_t cb, size_t sb, unsigned vbits, unsigned auth, f
     fz_stream_free(&s.out);
 }
 
+/* The first round trip of a resumed handshake: a resumption client of
+   backend b offering the session it got from the server of backend b
+   (a ticket under the harness's fixed key, so still valid when a later
+   process replays the seed, for the ticket lifetime of seven days: after
+   that the server decrypts the ticket and refuses it as expired; wolfSSL's
+   TLS 1.3 server refuses the PSK much sooner, for its age, after decrypting
+   it), and that server's answer. */
+static void resumed_flights(size_t b, unsigned vbits, fz_stream *c2s, fz_stream *s2c)
+{
+    fz_side c = {0}, s = {.server = true};
+    polytls_session *session = fz_fresh_session(b, b, vbits);
+    if (polytls_server_start(fz_cached_resume_server(b, vbits), &fz_callbacks, &s, &s.conn) != POLYTLS_OK ||
+        polytls_client_start_with_session(fz_cached_resume_client(b, vbits), session, &fz_callbacks, &c,
+                                          &c.conn) != POLYTLS_OK)
+        fz_fail("start with a session", polytls_last_error_message());
+    fz_stream_append(c2s, c.out.data, c.out.len);
+    fz_feed(&s, c.out.data, c.out.len);
+    fz_stream_append(s2c, s.out.data, s.out.len);
+    /* Check the seed: the rest of the handshake must resume. */
+    c.out.len = 0;
+    fz_feed(&c, s2c->data, s2c->len);
+    s.out.len = 0;
+    fz_exchange(&c, &s);
+    if (!polytls_conn_resumed(c.conn) || !polytls_conn_resumed(s.conn))
+        fz_fail("the seed handshake did not resume", polytls_conn_error_message(c.conn));
+    polytls_conn_free(c.conn);
+    polytls_conn_free(s.conn);
+    polytls_session_free(session);
+    fz_stream_free(&c.out);
+    fz_stream_free(&s.out);
+}
+
 static uint8_t *pem_to_der(const char *pem, size_t *len)
 {
     polytls_certificate **certs;
@@ -132,6 +164,37 @@ int main(int argc, char **argv)
             hm[6] = 3;     /* truncate */
             snprintf(name, sizeof name, "%s-%s-late", bn, vn);
             put("handshake_mutate", name, hm, sizeof hm, NULL, 0);
+
+            /* Resumption (server_wire_resume, client_wire_resume): a
+               ClientHello offering a valid ticket (TLS 1.3 PSK, TLS 1.2
+               session_ticket) and the server's resumed flight. */
+            resumed_flights(b, v, &c2s, &s2c);
+            snprintf(name, sizeof name, "%s-%s", bn, vn);
+            put("server_wire_resume", name, head, 3, c2s.data, c2s.len);
+            put("client_wire_resume", name, head, 3, s2c.data, s2c.len);
+            /* The same ClientHello in 3 pieces, cut inside the extensions. */
+            size_t cut = c2s.len > 40 ? c2s.len - 40 : 0;
+            uint8_t split_head[7] = {(uint8_t)b, (uint8_t)v, 2, 0, 60, (uint8_t)(cut >> 8), (uint8_t)cut};
+            snprintf(name, sizeof name, "%s-%s-pieces", bn, vn);
+            put("server_wire_resume", name, split_head, sizeof split_head, c2s.data, c2s.len);
+            /* handshake_mutate, resumed (flag bit 4): the ClientHello's
+               last bytes (the PSK binder in TLS 1.3, the ticket or
+               another extension in TLS 1.2) and the server's flight. */
+            size_t off = c2s.len > 8 ? c2s.len - 8 : 0;
+            uint8_t hr[8] = {(uint8_t)b, (uint8_t)((b + 1) % nb), (uint8_t)(v | 0x10), 0,
+                             (uint8_t)(off >> 8), (uint8_t)off, 0, 0x55};
+            snprintf(name, sizeof name, "%s-%s-resumed-binder", bn, vn);
+            put("handshake_mutate", name, hr, sizeof hr, NULL, 0);
+            hr[3] = 1;     /* the server's (resumed) first flight */
+            hr[4] = 0;
+            hr[5] = 50;
+            snprintf(name, sizeof name, "%s-%s-resumed-flight", bn, vn);
+            put("handshake_mutate", name, hr, sizeof hr, NULL, 0);
+            hr[3] = 200;   /* no mutation: the resumed handshake must work */
+            snprintf(name, sizeof name, "%s-%s-resumed-clean", bn, vn);
+            put("handshake_mutate", name, hr, sizeof hr, NULL, 0);
+            fz_stream_free(&c2s);
+            fz_stream_free(&s2c);
         }
         /* cert_request: a TLS 1.2 server flight asking for a client
            certificate and naming its CA, whole and in 7-byte pieces. */

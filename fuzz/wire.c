@@ -1,6 +1,7 @@
 /* data_from_wire on a fresh server connection, or on a client connection
    right after its real ClientHello went out, for any built backend, with
-   the input split at fuzzer-chosen points. */
+   the input split at fuzzer-chosen points; with resume, the server issues
+   and accepts tickets and the client offers a real session. */
 #include "wire.h"
 
 #include <stdlib.h>
@@ -12,7 +13,7 @@ static int by_value(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-void fz_wire_run(const uint8_t *data, size_t size, bool server)
+void fz_wire_run(const uint8_t *data, size_t size, bool server, bool resume)
 {
     fz_in in = {data, size};
     size_t backend = fz_u8(&in);
@@ -29,10 +30,19 @@ void fz_wire_run(const uint8_t *data, size_t size, bool server)
 
     fz_side side = {.server = server};
     polytls_status s;
-    if (server)
+    polytls_session *session = NULL;
+    if (server && resume)
+        s = polytls_server_start(fz_cached_resume_server(backend, flags & 3), &fz_callbacks, &side, &side.conn);
+    else if (server)
         s = polytls_server_start(fz_cached_server(backend, flags & 3, (flags >> 2) & 3), &fz_callbacks,
                                  &side, &side.conn);
-    else
+    else if (resume) {
+        /* The session comes from a real handshake with the same backend's
+           server; bits 2-3 choose another server backend instead. */
+        session = fz_fresh_session(backend, backend + ((flags >> 2) & 3), flags & 3);
+        s = polytls_client_start_with_session(fz_cached_resume_client(backend, flags & 3), session,
+                                              &fz_callbacks, &side, &side.conn);
+    } else
         s = polytls_client_start(fz_cached_client(backend, flags & 3), &fz_callbacks, &side, &side.conn);
     fz_check_status(s, "start");
     if (s != POLYTLS_OK)
@@ -60,6 +70,16 @@ void fz_wire_run(const uint8_t *data, size_t size, bool server)
         s = polytls_conn_eof_from_wire(side.conn);
         fz_check_status(s, "eof_from_wire");
     }
+    if (resume && !server) {
+        /* Whatever the server said, asking for the session must not crash. */
+        polytls_session *got = NULL;
+        s = polytls_conn_get_session(side.conn, &got);
+        fz_check_status(s, "get_session");
+        if (s == POLYTLS_OK)
+            polytls_session_free(got);
+        (void)polytls_conn_resumed(side.conn);
+    }
     polytls_conn_free(side.conn);
+    polytls_session_free(session);
     fz_stream_free(&side.out);
 }

@@ -121,7 +121,7 @@ rm -rf build-fuzz
 CC=clang-14 meson setup build-fuzz -Dfuzzing=true -Dtests=false -Db_sanitize=address,undefined \
   -Db_lundef=false -Dc_args=-fsanitize=fuzzer-no-link >/dev/null
 ninja -C build-fuzz
-for t in der pem client_hello cert_request server_wire client_wire handshake_mutate api_sequence; do
+for t in der pem client_hello cert_request server_wire client_wire handshake_mutate api_sequence server_wire_resume client_wire_resume; do
   dirs="fuzz/corpus/$t"
   [ -d "fuzz/regress/$t" ] && dirs="$dirs fuzz/regress/$t"
   scratch=$(mktemp -d)
