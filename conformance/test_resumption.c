@@ -8,6 +8,10 @@
    UNSUPPORTED and nothing else runs. */
 #include "harness.h"
 
+#include <pthread.h>
+#include <sched.h>
+#include <stdio.h>
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -1003,6 +1007,140 @@ static void offered_on_the_wire(void **state)
     }
 }
 
+/* ---- many threads sharing one client, one server and one session ---- */
+
+/* A minimal in-memory pair on the public API only: the harness records
+   into cmocka, which must not be called from other threads. */
+typedef struct tq {
+    uint8_t *b;
+    size_t len, cap;
+    bool oom;
+} tq;
+
+static void tq_write(void *user, const uint8_t *d, size_t n)
+{
+    tq *q = user;
+    if (q->len + n > q->cap) {
+        size_t cap = (q->len + n) * 2;
+        uint8_t *b = realloc(q->b, cap);
+        if (!b) {
+            q->oom = true;
+            return;
+        }
+        q->b = b;
+        q->cap = cap;
+    }
+    memcpy(q->b + q->len, d, n);
+    q->len += n;
+}
+
+static void tq_close(void *user, bool immediate)
+{
+    (void)user, (void)immediate;
+}
+
+typedef struct worker {
+    polytls_client *client;
+    polytls_server *server;
+    polytls_session *session;
+    int rounds, resumed, failed;
+    char why[160];
+} worker;
+
+/* Hands everything q holds to conn. */
+static bool t_feed(polytls_conn *conn, tq *q)
+{
+    const uint8_t *app;
+    size_t app_len;
+    size_t n = q->len;
+    q->len = 0;
+    return n == 0 || polytls_conn_data_from_wire(conn, q->b, n, &app, &app_len) == POLYTLS_OK;
+}
+
+static void *work(void *arg)
+{
+    worker *w = arg;
+    for (int i = 0; i < w->rounds; i++) {
+        tq c2s = {0}, s2c = {0};
+        polytls_conn_callbacks ccb = {sizeof ccb, tq_write, tq_close, NULL, NULL};
+        polytls_conn_callbacks scb = {sizeof scb, tq_write, tq_close, NULL, NULL};
+        polytls_conn *s = NULL, *c = NULL;
+        bool ok = polytls_server_start(w->server, &scb, &s2c, &s) == POLYTLS_OK &&
+                  polytls_client_start_with_session(w->client, w->session, &ccb, &c2s, &c) == POLYTLS_OK;
+        for (int k = 0; ok && k < 16 && !(polytls_conn_handshake_done(c) && polytls_conn_handshake_done(s)); k++)
+            ok = t_feed(s, &c2s) && t_feed(c, &s2c);
+        ok = ok && polytls_conn_handshake_done(c) && polytls_conn_handshake_done(s) && !c2s.oom && !s2c.oom;
+        if (ok && polytls_conn_resumed(c) && polytls_conn_resumed(s))
+            w->resumed++;
+        else if (!ok && w->failed++ == 0)
+            snprintf(w->why, sizeof w->why, "%s / %s", c ? polytls_conn_error_message(c) : polytls_last_error_message(),
+                     s ? polytls_conn_error_message(s) : "");
+        polytls_conn_free(c);
+        polytls_conn_free(s);
+        free(c2s.b);
+        free(s2c.b);
+    }
+    return NULL;
+}
+
+typedef struct rotator {
+    polytls_server *server;
+    int times, failed;
+} rotator;
+
+static void *rotate_keys(void *arg)
+{
+    rotator *r = arg;
+    for (int i = 0; i < r->times; i++) {
+        if (polytls_server_rotate_ticket_key(r->server) != POLYTLS_OK)
+            r->failed++;
+        sched_yield();
+    }
+    return NULL;
+}
+
+/* Four threads resume with the same client, server and session object at
+   once (the session's parsed form is made by whichever thread comes first;
+   ticket keys are looked up concurrently): every handshake resumes. Then
+   again while a fifth thread rotates the ticket key: every handshake
+   completes, resumed or not. Run under ASan and valgrind in CI. */
+static void threads(void **state)
+{
+    (void)state;
+    if (!have_resumption())
+        return;
+    polytls_server *s = new_server(0x0304, true, 0);
+    polytls_client *c = new_client(0x0304, true);
+    polytls_session *session = first_session(c, s, 0x0304);
+    enum { N = 4 };
+    for (int phase = 0; phase < 2; phase++) {
+        worker w[N];
+        pthread_t t[N + 1];
+        rotator r = {s, 8, 0};
+        for (int i = 0; i < N; i++) {
+            w[i] = (worker){c, s, session, 12, 0, 0, ""};
+            assert_int_equal(pthread_create(&t[i], NULL, work, &w[i]), 0);
+        }
+        if (phase == 1)
+            assert_int_equal(pthread_create(&t[N], NULL, rotate_keys, &r), 0);
+        for (int i = 0; i < N; i++)
+            assert_int_equal(pthread_join(t[i], NULL), 0);
+        if (phase == 1)
+            assert_int_equal(pthread_join(t[N], NULL), 0);
+        assert_int_equal(r.failed, 0);
+        for (int i = 0; i < N; i++) {
+            if (w[i].failed)
+                cf_fail("thread %d, phase %d: %d of %d handshakes failed: %s", i, phase, w[i].failed, w[i].rounds,
+                        w[i].why);
+            if (phase == 0)
+                assert_int_equal(w[i].resumed, w[i].rounds);
+        }
+    }
+    polytls_session_free(session);
+    polytls_client_free(c);
+    polytls_server_free(s);
+}
+
 static const struct CMUnitTest tests[] = {
     CF_TEST(capability, "resumption.capability"),
     CF_TEST(resume_tls13, "resumption.resume_tls13"),
@@ -1020,5 +1158,6 @@ static const struct CMUnitTest tests[] = {
     CF_TEST(arguments, "resumption.arguments"),
     CF_TEST(lifetime, "resumption.lifetime"),
     CF_TEST(offered_on_the_wire, "resumption.offered_on_the_wire"),
+    CF_TEST(threads, "resumption.threads"),
 };
 CF_GROUP(cf_group_resumption, "resumption", tests);

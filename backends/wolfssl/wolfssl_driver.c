@@ -31,7 +31,8 @@
 #include <wolfssl/version.h>
 #include <wolfssl/wolfcrypt/asn.h> /* NID_subject_alt_name, ASN_DNS_TYPE, ASN_IP_TYPE */
 #include <wolfssl/wolfcrypt/logging.h>
-#include <wolfssl/wolfcrypt/aes.h> /* AES-256-GCM for our session tickets */
+#include <wolfssl/wolfcrypt/aes.h>
+#include <wolfssl/wolfcrypt/ecc.h> /* wc_ecc_fp_free: the per-thread FP_ECC cache */ /* AES-256-GCM for our session tickets */
 
 #include <limits.h>
 #include <pthread.h>
@@ -1063,9 +1064,32 @@ static polytls_status wolf_session_export(void *conn, uint8_t **blob, size_t *le
 /* Driver ops                                                                */
 /* ------------------------------------------------------------------------ */
 
+/* This wolfSSL build has FP_ECC: every thread that runs an ECC operation
+   gets its own fixed-point cache (about 2.4 MB for a few handshakes), which
+   only wc_ecc_fp_free() on that thread releases. A program whose threads
+   come and go (a pool that shrinks) would lose it with each thread, so the
+   driver frees it when a thread that ran a handshake exits. */
+static pthread_key_t ecc_cache_key;
+static bool ecc_cache_key_ok;
+
+static void ecc_cache_free(void *mark)
+{
+    (void)mark;
+#ifdef FP_ECC
+    wc_ecc_fp_free();
+#endif
+}
+
+static void ecc_cache_note_thread(void)
+{
+    if (ecc_cache_key_ok && !pthread_getspecific(ecc_cache_key))
+        (void)pthread_setspecific(ecc_cache_key, &ecc_cache_key);
+}
+
 static polytls_status wolf_init(const polytls_core_services *services, polytls_drv_info *info)
 {
     svc = services;
+    ecc_cache_key_ok = pthread_key_create(&ecc_cache_key, ecc_cache_free) == 0;
     /* Never let the library print (it only would if debugging were on). */
     wolfSSL_Debugging_OFF();
     if (wolfSSL_Init() != WOLFSSL_SUCCESS) {
@@ -1494,6 +1518,7 @@ static polytls_status wolf_conn_init(void *ctx, polytls_core_conn *core, const p
                                      void **out)
 {
     wolf_ctx *w = ctx;
+    ecc_cache_note_thread();
     wolf_conn *c = calloc(1, sizeof *c);
     if (!c) {
         svc->set_error(core, "wolfSSL: out of memory");
@@ -1648,6 +1673,7 @@ static polytls_drv_rc wolf_read_all(wolf_conn *c)
 static polytls_drv_rc wolf_advance(void *conn, bool *handshake_done)
 {
     wolf_conn *c = conn;
+    ecc_cache_note_thread();
     if (!c->handshake_done) {
         bool no_memory;
         if (!wolf_run_handshake(c, &no_memory))
