@@ -75,7 +75,23 @@ static const cf_deviation_row rows[] = {
       "resumption (lib/ext/session_ticket.c session_ticket_recv_params / "
       "_gnutls_send_new_session_ticket); no public call sets it",
       false },
+    { "suites.tls12_ecdsa_curve_not_offered", "gnutls", 0,
+      "a TLS 1.2 client offering only x25519 completes a handshake with an ECDSA P-256 server "
+      "(ECDHE-ECDSA with x25519) instead of the server refusing with handshake_failure",
+      "GnuTLS 3.7 does not apply RFC 8422 section 5.1 (the client's supported groups are also the curves "
+      "it accepts for ECDSA) to the server certificate's curve when it selects an ECDHE-ECDSA suite; "
+      "OpenSSL does (tls1_check_cert_param). The core could refuse such a ClientHello itself (it knows "
+      "the chain and pre-parses the ClientHello)",
+      true },
     /* ---- wolfssl ---- */
+    { "suites.tls12_ecdsa_curve_not_offered", "wolfssl", 0,
+      "a TLS 1.2 client offering only x25519 completes a handshake with an ECDSA P-256 server "
+      "(ECDHE-ECDSA with x25519) instead of the server refusing with handshake_failure",
+      "wolfSSL 5.5.4 does not apply RFC 8422 section 5.1 (the client's supported groups are also the "
+      "curves it accepts for ECDSA) to the server certificate's curve when it selects an ECDHE-ECDSA "
+      "suite; OpenSSL does. The core could refuse such a ClientHello itself (it knows the chain and "
+      "pre-parses the ClientHello)",
+      true },
     { "suites.no_common_group/server_tls12", "wolfssl", POLYTLS_ERR_UNSUPPORTED,
       "a server group list narrower than the four default groups makes the first server start fail "
       "with UNSUPPORTED while TLS 1.2 is in the server's version range",

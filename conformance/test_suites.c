@@ -7,11 +7,11 @@
 #include <string.h>
 
 /* A pair whose endpoints are created, restricted, but not started. */
-static void suites_pair(cf_pair *p, uint16_t max_version, const char *const *cs, size_t ncs,
-                        const char *const *ss, size_t nss)
+static void suites_pair_with(cf_pair *p, uint16_t max_version, const char *const *cs, size_t ncs,
+                             const char *const *ss, size_t nss, const char *leaf)
 {
     cf_pair_init(p);
-    cf_certs chain = cf_load_chain("server-ec");
+    cf_certs chain = cf_load_chain(leaf);
     polytls_server_certificates *sc = NULL;
     polytls_status st = polytls_server_chain_new(chain.v, chain.n, &sc);
     cf_certs_free(&chain);
@@ -30,6 +30,17 @@ static void suites_pair(cf_pair *p, uint16_t max_version, const char *const *cs,
         cf_assert_status(polytls_server_set_cipher_suites(p->server, ss, nss), POLYTLS_OK);
 }
 
+static void suites_pair(cf_pair *p, uint16_t max_version, const char *const *cs, size_t ncs,
+                        const char *const *ss, size_t nss)
+{
+    suites_pair_with(p, max_version, cs, ncs, ss, nss, "server-ec");
+}
+
+static void suites_pair_chain(cf_pair *p, uint16_t max_version, const char *leaf)
+{
+    suites_pair_with(p, max_version, NULL, 0, NULL, 0, leaf);
+}
+
 static void start_both(cf_pair *p)
 {
     cf_assert_status(cf_start_server(p, p->server), POLYTLS_OK);
@@ -46,6 +57,19 @@ static void assert_negotiated(cf_pair *p, uint16_t version, const char *name, ui
         assert_int_equal(got_id, id);
         cf_assert_status(polytls_conn_tls_version(p->side[side].conn, &got_version), POLYTLS_OK);
         assert_int_equal(got_version, version);
+    }
+}
+
+/* Both sides report group `name` (IANA number id). */
+static void assert_group(cf_pair *p, const char *name, uint16_t id)
+{
+    for (int side = 0; side < 2; side++) {
+        const char *got = NULL;
+        uint16_t got_id = 0;
+        cf_assert_status(polytls_conn_group(p->side[side].conn, &got, &got_id), POLYTLS_OK);
+        if (!got || strcmp(got, name) != 0 || got_id != id)
+            cf_fail("%s: group %s (%u), expected %s (%u)", side == CF_CLIENT ? "client" : "server",
+                    got ? got : "(none)", (unsigned)got_id, name, (unsigned)id);
     }
 }
 
@@ -239,8 +263,65 @@ static void common_group(void **state)
         start_both(&p);
         cf_handshake(&p);
         cf_send_and_check(&p, CF_CLIENT, "ping", 4);
+        if (!v)   /* the only group both allow */
+            assert_group(&p, "secp521r1", 25);
         cf_pair_free(&p);
     }
+}
+
+/* The group each side reports is the one the key exchange used: a client
+   offering only one group gets it, in TLS 1.3 and 1.2 (TLS 1.2 with the
+   RSA chain: with an ECDSA one the client's groups also limit the
+   certificate's curve, see tls12_ecdsa_curve_not_offered). */
+static void negotiated_group(void **state)
+{
+    (void)state;
+    static const struct { const char *name; uint16_t id; } groups[] = {
+        {"x25519", 29}, {"secp256r1", 23}, {"secp384r1", 24}, {"secp521r1", 25},
+    };
+    for (size_t g = 0; g < sizeof groups / sizeof groups[0]; g++) {
+        for (int v = 0; v < 2; v++) {
+            cf_pair p;
+            suites_pair_chain(&p, v ? 0x0303 : 0x0304, v ? "server-rsa" : "server-ec");
+            cf_assert_status(polytls_client_set_groups(p.client, &groups[g].name, 1), POLYTLS_OK);
+            start_both(&p);
+            const char *name = "unset";
+            uint16_t id = 1;
+            cf_assert_status(polytls_conn_group(CF_C(&p)->conn, &name, &id), POLYTLS_ERR_WRONG_STATE);
+            assert_string_equal(name, "unset");   /* outputs only on success */
+            assert_int_equal(id, 1);
+            cf_handshake(&p);
+            assert_group(&p, groups[g].name, groups[g].id);
+            cf_assert_status(polytls_conn_group(CF_C(&p)->conn, NULL, NULL), POLYTLS_ERR_INVALID_ARGUMENT);
+            cf_assert_status(polytls_conn_group(CF_C(&p)->conn, NULL, &id), POLYTLS_OK);
+            assert_int_equal(id, groups[g].id);
+            cf_pair_free(&p);
+        }
+    }
+}
+
+/* TLS 1.2, an ECDSA P-256 server, a client whose groups leave out
+   secp256r1: RFC 8422 5.1 says the client's supported groups are also the
+   curves it accepts for ECDSA, so the server must not choose an ECDSA suite
+   with that certificate: handshake_failure. */
+static void tls12_ecdsa_curve_not_offered(void **state)
+{
+    (void)state;
+    static const char *const cg[] = { "x25519" };
+    cf_pair p;
+    suites_pair(&p, 0x0303, NULL, 0, NULL, 0);
+    cf_assert_status(polytls_client_set_groups(p.client, cg, 1), POLYTLS_OK);
+    start_both(&p);
+    cf_pump(&p);
+    bool refused = CF_S(&p)->first_error == POLYTLS_ERR_BAD_TLS_DATA &&
+                   CF_C(&p)->first_error == POLYTLS_ERR_TLS_ALERT &&
+                   cf_peer_alert_code(CF_C(&p)) == POLYTLS_ALERT_HANDSHAKE_FAILURE;
+    cf_check_value("suites.tls12_ecdsa_curve_not_offered", 1, refused);
+    if (refused)
+        assert_false(polytls_conn_handshake_done(CF_C(&p)->conn));
+    else   /* where the deviations table says so: completed with x25519 */
+        assert_true(polytls_conn_handshake_done(CF_C(&p)->conn));
+    cf_pair_free(&p);
 }
 
 /* A list that is not "these ciphers with these key exchanges": exactly
@@ -289,6 +370,8 @@ static const struct CMUnitTest tests[] = {
     CF_TEST(no_common_tls12, "suites.no_common_tls12"),
     CF_TEST(no_common_group, "suites.no_common_group"),
     CF_TEST(common_group, "suites.common_group"),
+    CF_TEST(negotiated_group, "suites.negotiated_group"),
+    CF_TEST(tls12_ecdsa_curve_not_offered, "suites.tls12_ecdsa_curve_not_offered"),
     CF_TEST(list_outside_versions, "suites.list_outside_versions"),
     CF_TEST(mixed_list, "suites.mixed_list"),
 };

@@ -877,6 +877,23 @@ polytls_status polytls_conn_cipher_suite(const polytls_conn *c, const char **nam
     return POLYTLS_OK;
 }
 
+polytls_status polytls_conn_group(const polytls_conn *c, const char **name, uint16_t *id)
+{
+    if (!name && !id)
+        return ptls_fail(POLYTLS_ERR_INVALID_ARGUMENT, "group: both outputs NULL");
+    polytls_status s = need_facts(c);
+    if (s != POLYTLS_OK)
+        return s;
+    /* Only the groups polytls allows can be negotiated; anything else the
+       driver reported would be a driver bug, shown as "none". */
+    const char *n = ptls_group_name(c->facts.group);
+    if (name)
+        *name = n;
+    if (id)
+        *id = n ? c->facts.group : 0;
+    return POLYTLS_OK;
+}
+
 polytls_status polytls_conn_session_id(const polytls_conn *c, const uint8_t **id, size_t *len)
 {
     if (!id || !len)

@@ -190,6 +190,9 @@ struct polytls_conn {
     bool in_resumed_verify;        /* the verify callback runs for a resumed handshake */
 };
 
+/* endpoint.c: the IANA name of an allowed group, or NULL. */
+const char *ptls_group_name(uint16_t id);
+
 /* resumption.c */
 /* The connection failed: its resumption data must never be used again. */
 void ptls_resumption_on_failure(polytls_conn *c);

@@ -323,6 +323,10 @@ typedef struct polytls_drv_facts {
     uint8_t alpn[255];
     size_t alpn_len;
     bool resumed;                  /* the handshake resumed a session */
+    /* The key-exchange group, IANA number (29 x25519, 23/24/25
+       secp256/384/521r1); 0 when none was used (TLS 1.2 DHE with the
+       server's own parameters) or the library cannot tell. */
+    uint16_t group;
 } polytls_drv_facts;
 
 /* Filled by init() from the library actually loaded. */

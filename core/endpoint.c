@@ -553,6 +553,14 @@ static const struct {
 };
 #define N_ALLOWED_GROUPS (sizeof allowed_groups / sizeof allowed_groups[0])
 
+const char *ptls_group_name(uint16_t id)
+{
+    for (size_t i = 0; i < N_ALLOWED_GROUPS; i++)
+        if (allowed_groups[i].id == id)
+            return allowed_groups[i].name;
+    return NULL;
+}
+
 /* A list without a TLS 1.3 suite cannot negotiate TLS 1.3 (and likewise
    for TLS 1.2): say so to the driver by narrowing the range, so that every
    library sees the same, consistent configuration. */

@@ -1834,6 +1834,13 @@ static polytls_status gtls_get_facts(void *p, polytls_drv_facts *f)
         memcpy(out.session_id, id.data, out.session_id_len);
     }
     out.resumed = gnutls_session_is_resumed(c->s) != 0;
+    switch (gnutls_group_get(c->s)) { /* GNUTLS_GROUP_INVALID (0) for DHE with our own parameters */
+    case GNUTLS_GROUP_X25519: out.group = 29; break;
+    case GNUTLS_GROUP_SECP256R1: out.group = 23; break;
+    case GNUTLS_GROUP_SECP384R1: out.group = 24; break;
+    case GNUTLS_GROUP_SECP521R1: out.group = 25; break;
+    default: out.group = 0; break;
+    }
     gnutls_datum_t alpn = {NULL, 0};
     if (gnutls_alpn_get_selected_protocol(c->s, &alpn) >= 0 && alpn.data) {
         out.alpn_len = alpn.size < sizeof out.alpn ? alpn.size : sizeof out.alpn;

@@ -1478,6 +1478,13 @@ static polytls_status ossl_get_facts(void *conn, polytls_drv_facts *facts)
         facts->alpn_len = alpn_len;
     }
     facts->resumed = SSL_session_reused(c->ssl) == 1;
+    switch (SSL_get_negotiated_group(c->ssl)) { /* a NID; 0 for DHE with our own parameters */
+    case NID_X25519: facts->group = 29; break;
+    case NID_X9_62_prime256v1: facts->group = 23; break;
+    case NID_secp384r1: facts->group = 24; break;
+    case NID_secp521r1: facts->group = 25; break;
+    default: facts->group = 0; break;
+    }
     return POLYTLS_OK;
 }
 

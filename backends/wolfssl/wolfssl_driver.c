@@ -40,6 +40,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "driver.h"
 
@@ -1787,6 +1788,15 @@ static polytls_status wolf_get_facts(void *conn, polytls_drv_facts *f)
     }
     /* The handshake resumed a session (a ticket was accepted). */
     f->resumed = wolfSSL_session_reused(c->ssl) == 1;
+    /* wolfSSL names the group of the key exchange (TLS 1.3 key share or
+       TLS 1.2 ECDHE curve); NULL for DHE. */
+    const char *curve = wolfSSL_get_curve_name(c->ssl);
+    static const struct { const char *name; uint16_t iana; } curves[] = {
+        {"X25519", 29}, {"SECP256R1", 23}, {"SECP384R1", 24}, {"SECP521R1", 25},
+    };
+    for (size_t i = 0; curve && i < sizeof curves / sizeof curves[0]; i++)
+        if (strcasecmp(curve, curves[i].name) == 0)
+            f->group = curves[i].iana;
     wolfSSL_ERR_clear_error();
     return POLYTLS_OK;
 }

@@ -472,9 +472,15 @@ POLYTLS_API polytls_status polytls_conn_peer_alert(const polytls_conn *c, polytl
                                                    polytls_alert_level *level);
 /* 0x0303 for TLS 1.2, 0x0304 for TLS 1.3. */
 POLYTLS_API polytls_status polytls_conn_tls_version(const polytls_conn *c, uint16_t *version);
-/* IANA name ("TLS_AES_128_GCM_SHA256") and number (0x1301). name or id may be NULL. */
+/* IANA name ("TLS_AES_128_GCM_SHA256") and number (0x1301). name or id may be NULL
+ * (not both: INVALID_ARGUMENT). */
 POLYTLS_API polytls_status polytls_conn_cipher_suite(const polytls_conn *c, const char **name,
                                                      uint16_t *id);
+/* The key-exchange group by IANA name ("x25519", "secp256r1", "secp384r1",
+ * "secp521r1") and number (29, 23, 24, 25). *name is NULL and *id 0 when
+ * no named group was used (TLS 1.2 DHE with the server's DH parameters).
+ * name or id may be NULL. */
+POLYTLS_API polytls_status polytls_conn_group(const polytls_conn *c, const char **name, uint16_t *id);
 /* The session id (TLS 1.2: the server's; TLS 1.3: the legacy_session_id
  * echo); may have length 0. */
 POLYTLS_API polytls_status polytls_conn_session_id(const polytls_conn *c, const uint8_t **id,
