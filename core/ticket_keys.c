@@ -91,13 +91,9 @@ void ptls_ticket_keys_fini(ptls_ticket_keys *tk)
 }
 
 /* Called with the lock held. */
-static polytls_status new_generation(ptls_ticket_keys *tk)
+static void install_master(ptls_ticket_keys *tk, const uint8_t master[32], uint32_t generation)
 {
-    uint8_t fresh[sizeof tk->master];
-    if (!random_bytes(fresh, sizeof fresh))
-        return ptls_fail(POLYTLS_ERR_INTERNAL, "no random bytes for a ticket key: %s", strerror(errno));
-    memcpy(tk->master, fresh, sizeof fresh);
-    ptls_wipe(fresh, sizeof fresh);
+    memcpy(tk->master, master, sizeof tk->master);
     uint8_t pad[64] = {0};
     memcpy(pad, tk->master, sizeof tk->master);
     for (int i = 0; i < 64; i++)
@@ -110,9 +106,26 @@ static polytls_status new_generation(ptls_ticket_keys *tk)
     ptls_sha256_update(&tk->outer, pad, 64);
     ptls_wipe(pad, sizeof pad);
     tk->have_master = true;
-    tk->generation++;
+    tk->generation = generation;
     tk->n_revoked = 0;
+}
+
+/* Called with the lock held. */
+static polytls_status new_generation(ptls_ticket_keys *tk)
+{
+    uint8_t fresh[sizeof tk->master];
+    if (!random_bytes(fresh, sizeof fresh))
+        return ptls_fail(POLYTLS_ERR_INTERNAL, "no random bytes for a ticket key: %s", strerror(errno));
+    install_master(tk, fresh, tk->generation + 1);
+    ptls_wipe(fresh, sizeof fresh);
     return POLYTLS_OK;
+}
+
+void ptls_ticket_keys_install(ptls_ticket_keys *tk, const uint8_t master[32], uint32_t generation)
+{
+    pthread_mutex_lock(&tk->lock);
+    install_master(tk, master, generation);
+    pthread_mutex_unlock(&tk->lock);
 }
 
 static void derive(const ptls_ticket_keys *tk, const uint8_t name[PTLS_TICKET_NAME_LEN], uint8_t *key,

@@ -52,6 +52,9 @@ polytls_status ptls_ticket_keys_revoke(ptls_ticket_keys *tk, const uint8_t name[
                                        bool one_key);
 /* A new key: tickets of earlier generations are refused. */
 polytls_status ptls_ticket_keys_rotate(ptls_ticket_keys *tk);
+/* Installs a known master as `generation`, nothing revoked: only for tests
+   and fuzzing, which need tickets that stay readable across processes. */
+void ptls_ticket_keys_install(ptls_ticket_keys *tk, const uint8_t master[32], uint32_t generation);
 
 /* HMAC-SHA256 (RFC 2104), used to derive the keys. */
 void ptls_hmac_sha256(const uint8_t *key, size_t key_len, const uint8_t *msg, size_t msg_len,

@@ -196,24 +196,8 @@ static fz_saved_session sessions[FZ_MAX_BACKENDS][FZ_MAX_BACKENDS][4];
    a fixed string instead of random bytes as the master secret. */
 static void reset_ticket_key(polytls_server *server)
 {
-    ptls_ticket_keys *tk = &server->ep.tickets;
-    pthread_mutex_lock(&tk->lock);
-    memset(tk->master, 0, sizeof tk->master);
-    memcpy(tk->master, "polytls fuzz ticket key", 23);
-    uint8_t pad[64] = {0};
-    memcpy(pad, tk->master, sizeof tk->master);
-    for (int i = 0; i < 64; i++)
-        pad[i] ^= 0x36;
-    ptls_sha256_init(&tk->inner);
-    ptls_sha256_update(&tk->inner, pad, 64);
-    for (int i = 0; i < 64; i++)
-        pad[i] ^= 0x36 ^ 0x5c;
-    ptls_sha256_init(&tk->outer);
-    ptls_sha256_update(&tk->outer, pad, 64);
-    tk->have_master = true;
-    tk->generation = 1;
-    tk->n_revoked = 0;
-    pthread_mutex_unlock(&tk->lock);
+    static const uint8_t master[32] = "polytls fuzz ticket key";
+    ptls_ticket_keys_install(&server->ep.tickets, master, 1);
 }
 
 polytls_server *fz_cached_resume_server(size_t backend, unsigned version_bits)
