@@ -77,6 +77,44 @@ static void same_client_many_chains(void **state)
     polytls_client_free(client);
 }
 
+/* A trust store holding an anchor that expired long ago (system bundles
+   do: Debian 12's holds four expired roots in 2026) next to the right
+   one: every backend starts and verifies through the valid anchor. */
+static void expired_anchor_in_store(void **state)
+{
+    (void)state;
+    cf_certs old = cf_load_certs("expired-root.pem"), good = cf_load_certs("root.pem");
+    polytls_certificate *both[2] = {old.v[0], good.v[0]};
+    polytls_trust_store *ts = NULL;
+    cf_assert_status(polytls_trust_store_new(both, 2, &ts), POLYTLS_OK);
+    cf_certs_free(&old);
+    cf_certs_free(&good);
+    polytls_client *client = NULL;
+    cf_assert_status(polytls_client_new(cf_backend, "server.test", ts, NULL, &client), POLYTLS_OK);
+    polytls_trust_store_unref(ts);
+    cf_certs chain = cf_load_chain("server-ec");
+    polytls_server_certificates *sc = NULL;
+    cf_assert_status(polytls_server_chain_new(chain.v, chain.n, &sc), POLYTLS_OK);
+    cf_certs_free(&chain);
+    polytls_server *server = NULL;
+    cf_assert_status(polytls_server_new(cf_backend, sc, NULL, 0, &server), POLYTLS_OK);
+    polytls_server_certificates_unref(sc);
+    cf_pair p;
+    cf_pair_init(&p);
+    cf_assert_status(cf_start_server(&p, server), POLYTLS_OK);
+    cf_assert_status(cf_start_client(&p, client), POLYTLS_OK);
+    cf_handshake(&p);
+    cf_side *c = CF_C(&p);
+    assert_int_equal(c->verify_calls, 1);
+    assert_int_equal(c->verify_n, 3);
+    cf_assert_der_is(c->verify_der[2], c->verify_der_len[2], "root");
+    p.server = NULL;
+    p.client = NULL;
+    cf_pair_free(&p);
+    polytls_server_free(server);
+    polytls_client_free(client);
+}
+
 /* A refusal: CALLBACK_FAILED, invalidated, an alert reaches the server. */
 static void reject(void **state)
 {
@@ -377,5 +415,6 @@ static const struct CMUnitTest tests[] = {
     CF_TEST(no_callback, "verify.no_callback"),
     CF_TEST(short_callbacks_table, "verify.short_callbacks_table"),
     CF_TEST(same_client_many_chains, "verify.same_client_many_chains"),
+    CF_TEST(expired_anchor_in_store, "verify.expired_anchor_in_store"),
 };
 CF_GROUP(cf_group_verify, "verify", tests);

@@ -1237,7 +1237,10 @@ static WOLFSSL_CTX *wolf_new_ctx(bool is_server, uint16_t min_version, uint16_t 
 }
 
 /* Keeps the anchors (DER and parsed) for wolf_chain_build. */
-static polytls_status wolf_keep_anchors(wolf_ctx *w, const polytls_drv_config *cfg, char *err, size_t errlen)
+/* Keeps the anchors wolfSSL loaded (loaded[i]), to name the one that ends a
+   verified chain: one it left out must never be named. */
+static polytls_status wolf_keep_anchors(wolf_ctx *w, const polytls_drv_config *cfg, const bool *loaded, char *err,
+                                        size_t errlen)
 {
     if (cfg->n_trust == 0)
         return POLYTLS_OK;
@@ -1248,6 +1251,8 @@ static polytls_status wolf_keep_anchors(wolf_ctx *w, const polytls_drv_config *c
         return POLYTLS_ERR_NO_MEMORY;
     }
     for (size_t i = 0; i < cfg->n_trust; i++) {
+        if (!loaded[i])
+            continue;
         const polytls_drv_blob *t = &cfg->trust[i];
         uint8_t *der = t->len <= INT_MAX ? malloc(t->len ? t->len : 1) : NULL;
         if (!der) {
@@ -1437,19 +1442,38 @@ static polytls_status wolf_ctx_init(const polytls_drv_config *cfg, void **out, c
         if (st != POLYTLS_OK)
             goto fail;
     }
+    bool *loaded = calloc(cfg->n_trust ? cfg->n_trust : 1, sizeof *loaded);
+    if (!loaded) {
+        snprintf(err, errlen, "wolfSSL: out of memory");
+        st = POLYTLS_ERR_NO_MEMORY;
+        goto fail;
+    }
     for (size_t i = 0; i < cfg->n_trust; i++) {
         int rc = cfg->trust[i].len > (size_t)LONG_MAX
                      ? BAD_FUNC_ARG
                      : wolfSSL_CTX_load_verify_buffer(w->ctx, cfg->trust[i].data, (long)cfg->trust[i].len,
                                                       WOLFSSL_FILETYPE_ASN1);
+        if (rc == ASN_AFTER_DATE_E || rc == ASN_BEFORE_DATE_E) {
+            /* wolfSSL will not load an anchor outside its validity period
+               at all, and system bundles hold expired roots (Debian 12's
+               has four in 2026): refusing the whole configuration for them
+               would make every client on the system store fail. Such an
+               anchor cannot end a valid chain now on any backend (the
+               others check the anchor's dates too), so it is left out. */
+            wolfSSL_ERR_clear_error();
+            continue;
+        }
         if (rc != WOLFSSL_SUCCESS) {
             char t[96];
             snprintf(err, errlen, "wolfSSL refused trust anchor %zu: %s", i, wolf_error_text(rc, t, sizeof t));
+            free(loaded);
             st = POLYTLS_ERR_BAD_ENCODING;
             goto fail;
         }
+        loaded[i] = true;
     }
-    st = wolf_keep_anchors(w, cfg, err, errlen);
+    st = wolf_keep_anchors(w, cfg, loaded, err, errlen);
+    free(loaded);
     if (st != POLYTLS_OK)
         goto fail;
     /* Best effort: without the cache every path is built. */

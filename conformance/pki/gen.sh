@@ -14,6 +14,7 @@
 #   other               leaf, SAN DNS:other.test, P-256
 #   expired             leaf for server.test, valid 2020-01-01 .. 2021-01-01
 #   future              leaf for server.test, valid 2030-01-01 .. 2031-01-01
+#   expired-root        self-signed CA, valid 2000-01-01 .. 2001-01-01
 #                       (inside the 10 years of root and inter: the verify
 #                       time tests set a time when the whole chain is valid)
 #   evil                self-signed leaf for server.test (unknown CA)
@@ -189,6 +190,17 @@ ec_key future.key
     -extfile work/ext.cnf -extensions expired \
     -in work/future.csr -out future.pem 2>/dev/null
 serial=$((serial + 1)) # `ca` used this one and the one before
+
+# A self-signed CA that expired long ago: trust stores (system bundles too)
+# may hold such anchors, and every backend must still start and verify.
+ec_key expired-root.key
+"$OPENSSL" req -new -config work/ext.cnf -key expired-root.key \
+    -subj "/O=polytls test/CN=polytls expired root" -out work/expired-root.csr
+"$OPENSSL" ca -batch -config work/ca.cnf -notext -selfsign -keyfile expired-root.key \
+    -startdate 20000101000000Z -enddate 20010101000000Z \
+    -extfile work/ext.cnf -extensions root \
+    -in work/expired-root.csr -out expired-root.pem 2>/dev/null
+serial=$((serial + 1))
 
 # Served chains: leaf + intermediate (the root is the trust anchor).
 for leaf in server-ec server-rsa other expired future; do
