@@ -115,6 +115,29 @@ static void expired_anchor_in_store(void **state)
     polytls_client_free(client);
 }
 
+/* The default trust store (the system bundle, whatever it holds: expired
+   roots, roots a library cannot parse) never stops a client from
+   starting. Skipped where the machine has no system bundle. */
+static void system_store_client_starts(void **state)
+{
+    (void)state;
+    polytls_trust_store *ts = NULL;
+    if (polytls_trust_store_system(&ts) != POLYTLS_OK) {
+        print_message("no system trust store here: %s\n", polytls_last_error_message());
+        skip();
+    }
+    polytls_trust_store_unref(ts);
+    polytls_client *client = NULL;
+    cf_assert_status(polytls_client_new(cf_backend, "example.com", NULL, NULL, &client), POLYTLS_OK);
+    cf_pair p;
+    cf_pair_init(&p);
+    cf_assert_status(cf_start_client(&p, client), POLYTLS_OK);
+    assert_true(CF_C(&p)->out_len > 0);   /* the ClientHello */
+    p.client = NULL;
+    cf_pair_free(&p);
+    polytls_client_free(client);
+}
+
 /* A refusal: CALLBACK_FAILED, invalidated, an alert reaches the server. */
 static void reject(void **state)
 {
@@ -416,5 +439,6 @@ static const struct CMUnitTest tests[] = {
     CF_TEST(short_callbacks_table, "verify.short_callbacks_table"),
     CF_TEST(same_client_many_chains, "verify.same_client_many_chains"),
     CF_TEST(expired_anchor_in_store, "verify.expired_anchor_in_store"),
+    CF_TEST(system_store_client_starts, "verify.system_store_client_starts"),
 };
 CF_GROUP(cf_group_verify, "verify", tests);

@@ -10,7 +10,7 @@
 set -eu
 cd "$(dirname "$0")/.."
 
-packages="gcc meson ninja-build pkg-config libssl-dev libgnutls28-dev libwolfssl-dev libcmocka-dev openssl valgrind clang-14 libclang-rt-14-dev curl gnutls-bin nginx-light lighttpd lighttpd-mod-wolfssl python3"
+packages="gcc meson ninja-build pkg-config libssl-dev libgnutls28-dev libwolfssl-dev libcmocka-dev openssl valgrind clang-14 libclang-rt-14-dev curl gnutls-bin nginx-light lighttpd lighttpd-mod-wolfssl python3 ca-certificates"
 missing=""
 for p in $packages; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
